@@ -10,6 +10,8 @@ export NO_ALBUMENTATIONS_UPDATE := 1
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR := false
 export PYTHONUNBUFFERED := 1
+# dvc.yaml's stage commands call `kedro` from this environment
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: setup run test repro push pull viz mlflow-ui bench-synth clean
 

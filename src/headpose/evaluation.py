@@ -1,0 +1,103 @@
+"""Honest evaluation shared by every stage: MAE per angle, by |yaw| bucket, geodesic error, plots."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
+
+from headpose.angles import euler_to_matrix, geodesic_deg
+from headpose.data.faceset import FaceSet
+from headpose.data.preprocess import to_model_input
+
+YAW_BUCKETS = ((0, 30), (30, 60), (60, 99))
+Predictor = Callable[[np.ndarray], np.ndarray]  # float32 (N,3,S,S) -> (N,3) degrees
+
+
+def torch_predictor(model: torch.nn.Module, device: str | torch.device = "cpu") -> Predictor:
+    model = model.eval().to(device)
+
+    @torch.inference_mode()
+    def predict(batch: np.ndarray) -> np.ndarray:
+        out = model(torch.from_numpy(batch).to(device))
+        angles = out["angles"] if isinstance(out, dict) else out
+        return angles.float().cpu().numpy()
+
+    return predict
+
+
+def predict_faceset(predict: Predictor, faceset: FaceSet, input_size: int, batch_size: int = 256, progress: bool = False) -> np.ndarray:
+    """(N, 3) predicted (yaw, pitch, roll) for every crop of a FaceSet."""
+    starts = range(0, len(faceset), batch_size)
+    chunks = [
+        predict(to_model_input(faceset.images[i : i + batch_size], input_size))
+        for i in tqdm(starts, desc="evaluate", disable=not progress, leave=False)
+    ]
+    return np.concatenate(chunks) if chunks else np.zeros((0, 3), np.float32)
+
+
+def pose_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """MAE (degrees) of yaw, pitch, roll and their mean; MAE by |yaw| bucket; geodesic error."""
+    pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)
+    err = np.abs(pred - true)
+    metrics = {"n": float(len(true))}
+    if not len(true):
+        return metrics
+    metrics.update({"yaw": err[:, 0].mean(), "pitch": err[:, 1].mean(), "roll": err[:, 2].mean()})
+    metrics["mae"] = err.mean()
+    abs_yaw = np.abs(true[:, 0])
+    for lo, hi in YAW_BUCKETS:
+        mask = (abs_yaw >= lo) & (abs_yaw < hi) if hi < 99 else (abs_yaw >= lo)
+        if mask.any():
+            metrics[f"mae_yaw_{lo}_{hi}"] = err[mask].mean()
+    geo = geodesic_deg(euler_to_matrix(*pred.T), euler_to_matrix(*true.T))
+    metrics["geodesic_mean"] = geo.mean()
+    metrics["geodesic_median"] = float(np.median(geo))
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def error_vs_angle_figure(pred: np.ndarray, true: np.ndarray, title: str = "") -> Figure:
+    """Absolute error of each angle against the true angle (binned mean), one panel per angle."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.4), sharey=True)
+    err = np.abs(np.asarray(pred) - np.asarray(true))
+    edges = np.linspace(-99, 99, 34)
+    for k, (ax, name) in enumerate(zip(axes, ("yaw", "pitch", "roll"))):
+        idx = np.digitize(true[:, k], edges)
+        centers, means = [], []
+        for b in range(1, len(edges)):
+            sel = idx == b
+            if sel.sum() >= 3:
+                centers.append((edges[b - 1] + edges[b]) / 2)
+                means.append(err[sel, k].mean())
+        ax.scatter(true[:, k], err[:, k], s=2, alpha=0.25, color="tab:gray")
+        ax.plot(centers, means, color="tab:red", lw=2, label="binned mean")
+        ax.set_xlabel(f"true {name} (deg)")
+        ax.set_title(f"{name}: MAE {err[:, k].mean():.2f}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("absolute error (deg)")
+    axes[0].legend(loc="upper left")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def evaluate_sets(predict: Predictor, input_size: int, sets: dict[str, FaceSet]) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+    """Metrics and predictions for every non-empty named set (e.g. synthetic test, AFLW2000)."""
+    metrics, predictions = {}, {}
+    for name, faceset in sets.items():
+        if len(faceset):
+            predictions[name] = predict_faceset(predict, faceset, input_size, progress=True)
+            metrics[name] = pose_metrics(predictions[name], faceset.angles)
+    return metrics, predictions
+
+
+def as_mlflow_metrics(metrics: dict[str, dict[str, float]], prefix: str) -> dict[str, dict[str, float]]:
+    """{set: {metric: v}} -> kedro-mlflow's {"prefix.set.metric": {"value": v, "step": 0}}."""
+    return {f"{prefix}.{name}.{k}": {"value": v, "step": 0} for name, m in metrics.items() for k, v in m.items()}

@@ -1,0 +1,17 @@
+"""The DAG: one Kedro pipeline per stage; ``__default__`` chains them all."""
+
+from kedro.pipeline import Pipeline
+
+from headpose.pipelines import data, train
+
+# Stage order is the DAG order (DESIGN.md §3); dvc.yaml has one stage per entry.
+STAGES = {
+    "data": data.create_pipeline,
+    "train": train.create_pipeline,
+}
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    pipelines = {name: create() for name, create in STAGES.items()}
+    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    return pipelines

@@ -1,0 +1,84 @@
+"""Data stage nodes: thin wrappers over headpose.data / headpose.synth."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from headpose.data import aflw2000, biwi
+from headpose.data.augment import AugmentConfig, build_augmentation
+from headpose.data.faceset import FaceSet
+from headpose.data.splits import split_by_subject, stratified_calibration
+from headpose.errors import ConfigError
+from headpose.synth.generate import SynthConfig, generate
+from headpose.visualize import angle_histograms, augmentation_preview
+
+log = logging.getLogger(__name__)
+READERS = {"aflw2000": aflw2000.read_aflw2000, "biwi": biwi.read_biwi}
+
+
+def render_synthetic(synth: dict[str, Any]) -> FaceSet:
+    """Render the synthetic 3D-head dataset (the default training data)."""
+    config = SynthConfig.from_dict(synth)
+    return generate(config, workers=synth.get("workers"), progress=True)
+
+
+def read_real_datasets(real_datasets: dict[str, dict[str, Any]], crop_size: int) -> tuple[FaceSet, FaceSet, pd.DataFrame]:
+    """Read every configured real dataset; ``role: train`` joins training, ``role: test`` is held out.
+
+    Datasets with ``root: null`` are disabled. Returns (real_train, real_test, skip report).
+    """
+    empty = FaceSet(np.zeros((0, crop_size, crop_size, 3), np.uint8), pd.DataFrame(columns=["yaw", "pitch", "roll", "source", "subject"]))
+    by_role: dict[str, list[FaceSet]] = {"train": [], "test": []}
+    reports = []
+    for name, cfg in (real_datasets or {}).items():
+        if not cfg.get("root"):
+            continue
+        reader, role = cfg.get("reader", name), cfg.get("role", "test")
+        if reader not in READERS or role not in by_role:
+            raise ConfigError(f"real_datasets.{name}: reader must be one of {sorted(READERS)} and role train|test")
+        options = {k: v for k, v in cfg.items() if k not in ("reader", "role")}
+        faces, report = READERS[reader](crop_size=crop_size, **options)
+        log.info("real dataset %s: %d images (%d skipped)", name, len(faces), len(report))
+        by_role[role].append(faces)
+        reports.append(report.assign(dataset=name))
+    train, test = (FaceSet.concat(sets) if sets else empty for sets in by_role.values())
+    report = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=["file", "problem", "dataset"])
+    return train, test, report
+
+
+def split_dataset(synthetic: FaceSet, real_train: FaceSet, split: dict[str, Any]) -> tuple[FaceSet, FaceSet, FaceSet]:
+    """Subject-disjoint train/val/test splits of all training-role data."""
+    pool = FaceSet.concat([synthetic, real_train]) if len(real_train) else synthetic
+    parts = split_by_subject(pool, split["fractions"], seed=split["seed"])
+    return parts["train"], parts["val"], parts["test"]
+
+
+def select_calibration(train: FaceSet, calibration: dict[str, Any]) -> FaceSet:
+    return stratified_calibration(train, calibration["size"], seed=calibration["seed"])
+
+
+def describe_splits(train: FaceSet, val: FaceSet, test: FaceSet, calibration: FaceSet) -> tuple[dict, Figure]:
+    """Sizes and angle coverage per split, as MLflow metrics and an angle-histogram plot."""
+    splits = {"train": train, "val": val, "test": test, "calibration": calibration}
+    metrics = {f"data.{name}.n": {"value": float(len(s)), "step": 0} for name, s in splits.items()}
+    for name, s in splits.items():
+        abs_max = np.abs(s.angles).max(axis=0) if len(s) else np.zeros(3)
+        for axis, value in zip(("yaw", "pitch", "roll"), abs_max):
+            metrics[f"data.{name}.max_abs_{axis}"] = {"value": float(value), "step": 0}
+    return metrics, angle_histograms({name: s.angles for name, s in splits.items()})
+
+
+def preview_augmentation(train: FaceSet, augment: dict[str, Any]) -> Figure:
+    """A grid of training crops and augmented copies with their head axes drawn: labels must follow."""
+    grid = augmentation_preview(train, build_augmentation(AugmentConfig.from_dict(augment)), n=8, per_sample=4, seed=0)
+    fig, ax = plt.subplots(figsize=(grid.shape[1] / 100, grid.shape[0] / 100), dpi=100)
+    ax.imshow(grid)
+    ax.set_axis_off()
+    fig.subplots_adjust(0, 0, 1, 1)
+    return fig

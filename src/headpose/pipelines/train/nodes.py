@@ -1,0 +1,49 @@
+"""Train stage nodes: fit the configured teacher, then evaluate it honestly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from headpose.data.faceset import FaceSet
+from headpose.evaluation import as_mlflow_metrics, error_vs_angle_figure, evaluate_sets, torch_predictor
+from headpose.flops import count_macs, count_params
+from headpose.models import create_model
+from headpose.training.checkpoint import Checkpoint
+from headpose.training.config import TrainConfig
+from headpose.training.distributed import train_distributed
+from headpose.training.loop import fit
+
+
+def train_model(train: FaceSet, val: FaceSet, train_params: dict[str, Any], augment: dict[str, Any]) -> tuple[Checkpoint, dict]:
+    """Train the configured model (torchrun/DDP when ``distributed.nproc_per_node`` > 1)."""
+    config = TrainConfig.from_dict({**train_params, "augment": augment})
+    if config.distributed.get("nproc_per_node", 1) > 1:
+        checkpoint, result = train_distributed(train, val, config)
+    else:
+        result = fit(create_model(**config.model), train, val, config)
+        checkpoint = Checkpoint(result.model, {"input_size": config.input_size, "train_config": config.to_dict()})
+    checkpoint.meta.update(
+        best_epoch=result.best_epoch,
+        best_val_mae=result.best_val_mae,
+        train_seconds=result.seconds,
+        train_images_per_second=result.images_per_second,
+        params=count_params(checkpoint.model),
+        macs=count_macs(checkpoint.model, config.input_size),
+    )
+    history = {
+        f"train.{key}": [{"value": float(h[key]), "step": step} for step, h in enumerate(result.history, 1) if key in h]
+        for key in result.history[0]
+    }
+    summary = {k: checkpoint.meta[k] for k in ("best_val_mae", "train_seconds", "train_images_per_second", "params", "macs")}
+    history.update({f"train.{k}": [{"value": float(v), "step": 0}] for k, v in summary.items()})
+    return checkpoint, history
+
+
+def evaluate_model(checkpoint: Checkpoint, test: FaceSet, real_test: FaceSet, name: str) -> tuple[dict, dict, Figure]:
+    """MAE on the synthetic test split and on the configured real test set (if any)."""
+    metrics, predictions = evaluate_sets(torch_predictor(checkpoint.model), checkpoint.input_size, {"synthetic": test, "real": real_test})
+    report = {"model": checkpoint.model.spec, "params": count_params(checkpoint.model), "macs": count_macs(checkpoint.model, checkpoint.input_size), "metrics": metrics}
+    figure = error_vs_angle_figure(predictions["synthetic"], test.angles, title=f"{name}: synthetic test")
+    return as_mlflow_metrics(metrics, name), report, figure

@@ -1,0 +1,25 @@
+from functools import partial, update_wrapper
+
+from kedro.pipeline import Node, Pipeline
+
+from headpose.pipelines.train.nodes import evaluate_model, train_model
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    evaluate_teacher = update_wrapper(partial(evaluate_model, name="teacher"), evaluate_model)
+    return Pipeline(
+        [
+            Node(
+                train_model,
+                ["train_faces", "val_faces", "params:train", "params:augment"],
+                ["teacher_model", "teacher_training_history"],
+                name="train_teacher",
+            ),
+            Node(
+                evaluate_teacher,
+                ["teacher_model", "test_faces", "real_test_faces"],
+                ["teacher_metrics", "teacher_evaluation", "teacher_error_plot"],
+                name="evaluate_teacher",
+            ),
+        ]
+    )

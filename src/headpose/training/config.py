@@ -1,0 +1,71 @@
+"""Training configuration: one typed object built from ``parameters_train.yml``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from headpose.errors import ConfigError
+
+
+@dataclass
+class LossConfig:
+    alpha: float = 1.0                 # Hopenet: weight of the expectation MSE next to bin CE
+    wing_w: float = 10.0               # Wing loss on angles (degrees) for direct regressors
+    wing_epsilon: float = 2.0
+    large_angle_threshold_deg: float = 45.0
+    large_angle_weight: float = 2.0    # samples beyond the threshold count this many times
+    geodesic_weight: float = 1.0       # rotation-matrix models
+    param_weight: float = 1.0          # 3DMM: regression of shape/expression parameters
+    param_regularization: float = 1e-3  # 3DMM: L2 pull of predicted parameters toward the mean face
+
+
+@dataclass
+class TrainConfig:
+    model: dict[str, Any] = field(default_factory=lambda: {"name": "hopenet", "backbone": "resnet18"})
+    input_size: int = 64
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0.5
+    early_stopping_patience: int = 5
+    max_minutes: float | None = None   # wall-clock budget: stop after the epoch that crosses it
+    seed: int = 0
+    num_workers: int = 0
+    device: str = "auto"               # auto | cpu | cuda | cuda:N
+    amp: bool = True                   # mixed precision where a GPU is used
+    threads: int | None = None         # torch intra-op threads on CPU (None: torch default)
+    distributed: dict[str, Any] = field(default_factory=lambda: {"nproc_per_node": 1, "backend": "auto"})
+    loss: LossConfig = field(default_factory=LossConfig)
+    augment: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
+        raw = dict(raw or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"train: unknown keys {unknown}; known keys are {sorted(known)}")
+        loss_raw = dict(raw.pop("loss", {}) or {})
+        loss_known = {f.name for f in fields(LossConfig)}
+        if set(loss_raw) - loss_known:
+            raise ConfigError(f"train.loss: unknown keys {sorted(set(loss_raw) - loss_known)}")
+        config = cls(**raw, loss=LossConfig(**loss_raw))
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        checks = {
+            "input_size": isinstance(self.input_size, int) and self.input_size >= 32,
+            "epochs": isinstance(self.epochs, int) and self.epochs >= 1,
+            "batch_size": isinstance(self.batch_size, int) and self.batch_size >= 1,
+            "lr": isinstance(self.lr, (int, float)) and self.lr > 0,
+            "model": isinstance(self.model, dict) and isinstance(self.model.get("name"), str),
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ConfigError(f"train.{key}: invalid value {getattr(self, key)!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

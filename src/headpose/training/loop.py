@@ -1,0 +1,158 @@
+"""The training loop: cosine schedule with warm-up, AMP on GPU, early stopping on validation MAE.
+
+Works single-process or under torchrun (DDP): when ``torch.distributed`` is initialised the model
+is wrapped in DistributedDataParallel and each rank sees its shard of every epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm.auto import tqdm
+
+from headpose.data.augment import AugmentConfig, build_augmentation
+from headpose.data.faceset import FaceSet
+from headpose.data.torch_dataset import FaceDataset
+from headpose.evaluation import pose_metrics, predict_faceset, torch_predictor
+from headpose.training.config import TrainConfig
+from headpose.training.objective import Objective
+
+log = logging.getLogger(__name__)
+EpochCallback = Callable[[int, dict[str, float]], None]
+
+
+@dataclass
+class TrainResult:
+    model: torch.nn.Module
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_val_mae: float = math.inf
+    seconds: float = 0.0
+    images_per_second: float = 0.0
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+
+
+def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int):
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / max(1, warmup_steps)
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _is_main() -> bool:
+    return not dist.is_initialized() or dist.get_rank() == 0
+
+
+def fit(
+    model: torch.nn.Module,
+    train: FaceSet,
+    val: FaceSet,
+    config: TrainConfig,
+    objective: Objective | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> TrainResult:
+    """Train ``model`` on ``train``; keep the weights with the best validation MAE."""
+    seed_everything(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = resolve_device(config.device)
+    if dist.is_initialized() and device.type == "cuda":
+        device = torch.device("cuda", dist.get_rank() % torch.cuda.device_count())
+    model = model.to(device)
+    objective = objective or Objective(config.loss)
+    augmenter = build_augmentation(AugmentConfig.from_dict(config.augment)) if config.augment else None
+    dataset = FaceDataset(train, augmenter=augmenter, input_size=config.input_size, seed=config.seed)
+    sampler = DistributedSampler(dataset, seed=config.seed) if dist.is_initialized() else None
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        num_workers=config.num_workers,
+        drop_last=len(dataset) > config.batch_size,
+        pin_memory=device.type == "cuda",
+        persistent_workers=config.num_workers > 0,
+        generator=torch.Generator().manual_seed(config.seed),
+    )
+    wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = max(1, len(loader))
+    scheduler = cosine_with_warmup(optimizer, int(config.warmup_epochs * steps_per_epoch), config.epochs * steps_per_epoch)
+    use_amp = config.amp and device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
+
+    result = TrainResult(model=model)
+    best_state, stale, images_seen, train_seconds = copy.deepcopy(model.state_dict()), 0, 0, 0.0
+    start = time.perf_counter()
+    for epoch in range(1, config.epochs + 1):
+        epoch_start = time.perf_counter()
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        dataset.set_epoch(epoch)
+        wrapped.train()
+        totals: dict[str, float] = {}
+        bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", disable=not _is_main(), leave=False)
+        for batch in bar:
+            batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=use_amp):
+                outputs = wrapped(batch["image"])
+            loss, parts = objective({k: v.float() for k, v in outputs.items()}, batch)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            images_seen += len(batch["image"])
+            for k, v in parts.items():
+                totals[k] = totals.get(k, 0.0) + float(v)
+            bar.set_postfix(loss=f"{float(loss):.3f}")
+        train_seconds += time.perf_counter() - epoch_start
+        metrics = {f"train_{k}": v / steps_per_epoch for k, v in totals.items()}
+        val_pred = predict_faceset(torch_predictor(model, device), val, config.input_size)
+        metrics.update({f"val_{k}": v for k, v in pose_metrics(val_pred, val.angles).items() if k != "n"})
+        metrics["lr"] = scheduler.get_last_lr()[0]
+        metrics["epoch_seconds"] = time.perf_counter() - epoch_start
+        result.history.append(metrics)
+        if _is_main():
+            log.info("epoch %d: train_loss %.4f val_mae %.3f", epoch, metrics.get("train_loss", float("nan")), metrics["val_mae"])
+            if on_epoch:
+                on_epoch(epoch, metrics)
+        if metrics["val_mae"] < result.best_val_mae:
+            result.best_val_mae, result.best_epoch, stale = metrics["val_mae"], epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+            if stale >= config.early_stopping_patience:
+                log.info("early stopping: no val MAE improvement for %d epochs", stale)
+                break
+        if config.max_minutes and time.perf_counter() - start > 60 * config.max_minutes:
+            log.info("stopping: %.1f-minute training budget used", config.max_minutes)
+            break
+    model.load_state_dict(best_state)
+    result.seconds = time.perf_counter() - start
+    world = dist.get_world_size() if dist.is_initialized() else 1
+    result.images_per_second = images_seen * world / max(train_seconds, 1e-9)  # training steps only
+    return result

@@ -1,0 +1,107 @@
+"""Pictures users check labels with: pose axes on faces, preview grids, angle histograms.
+
+``draw_axes`` is the one place head axes are drawn. It projects the columns of
+``angles.euler_to_matrix`` (the head's x, y, z axes in a camera frame with x right, y up) onto the
+image, whose v axis points down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import cv2
+import numpy as np
+from matplotlib.figure import Figure
+
+from headpose import angles as ang
+from headpose.data.augment import Augmenter
+from headpose.data.faceset import ANGLE_COLUMNS, FaceSet
+
+AXIS_COLORS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))  # RGB: x red, y green, z blue
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_LINE_H = 12  # caption pixels per text line at _FONT_SCALE
+_FONT_SCALE = 0.33
+
+
+def draw_axes(
+    image: np.ndarray,
+    yaw: float,
+    pitch: float,
+    roll: float,
+    center: tuple[float, float] | None = None,
+    size: float | None = None,
+    thickness: int = 2,
+) -> np.ndarray:
+    """A copy of the RGB image with the head's axes drawn from ``center`` (default: image centre)."""
+    out = np.ascontiguousarray(image).copy()
+    h, w = out.shape[:2]
+    cx, cy = center if center is not None else ((w - 1) / 2, (h - 1) / 2)
+    size = size if size is not None else 0.4 * min(h, w)
+    rotation = ang.euler_to_matrix(yaw, pitch, roll)
+    # Far axes first so the ones pointing at the viewer stay on top.
+    for k in np.argsort(rotation[2]):
+        end = (cx + size * rotation[0, k], cy - size * rotation[1, k])
+        cv2.line(out, _px(cx, cy), _px(*end), AXIS_COLORS[k], thickness, cv2.LINE_AA)
+    return out
+
+
+def _px(x: float, y: float) -> tuple[int, int]:
+    return int(round(x)), int(round(y))
+
+
+def preview_grid(
+    images: Sequence[np.ndarray],
+    angle_list: Sequence[Sequence[float]] | np.ndarray,
+    titles: Sequence[str] | None = None,
+    cols: int = 8,
+    tile: int = 128,
+) -> np.ndarray:
+    """uint8 RGB grid of ``tile``-pixel faces, each with its axes and a yaw/pitch/roll caption."""
+    lines = 2 if titles is not None else 1
+    cell_h, pad = tile + lines * _LINE_H + 2, 2
+    cols = max(1, min(cols, len(images)))
+    rows = -(-len(images) // cols)
+    grid = np.full((rows * (cell_h + pad) + pad, cols * (tile + pad) + pad, 3), 255, np.uint8)
+    for i, (image, ypr) in enumerate(zip(images, angle_list, strict=True)):
+        face = cv2.resize(np.ascontiguousarray(image), (tile, tile), interpolation=cv2.INTER_LINEAR)
+        cell = np.full((cell_h, tile, 3), 255, np.uint8)
+        cell[:tile] = draw_axes(face, *ypr)
+        yaw, pitch, roll = (round(float(v)) for v in ypr)  # ints: no "-0" captions
+        captions = ([titles[i]] if titles is not None else []) + [f"y{yaw:+d} p{pitch:+d} r{roll:+d}"]
+        for j, text in enumerate(captions):
+            origin = (2, tile + (j + 1) * _LINE_H - 2)
+            cv2.putText(cell, text, origin, _FONT, _FONT_SCALE, (0, 0, 0), 1, cv2.LINE_AA)
+        r, c = divmod(i, cols)
+        y, x = pad + r * (cell_h + pad), pad + c * (tile + pad)
+        grid[y : y + cell_h, x : x + tile] = cell
+    return grid
+
+
+def augmentation_preview(
+    faceset: FaceSet, augmenter: Augmenter, n: int = 8, per_sample: int = 4, seed: int = 0
+) -> np.ndarray:
+    """One row per sampled face: the original, then ``per_sample`` augmented copies with their labels."""
+    rng = np.random.default_rng(seed)
+    picks = np.sort(rng.choice(len(faceset), size=min(n, len(faceset)), replace=False))
+    all_angles = faceset.angles.astype(np.float64)
+    tiles: list[tuple[np.ndarray, np.ndarray, str]] = []
+    for i in picks:
+        image = np.array(faceset.images[i])
+        tiles.append((image, all_angles[i], f"#{i} original"))
+        tiles += [(*augmenter(image, all_angles[i], rng), f"#{i} aug {k + 1}") for k in range(per_sample)]
+    images, labels, titles = zip(*tiles, strict=True)
+    return preview_grid(images, labels, titles, cols=1 + per_sample)
+
+
+def angle_histograms(angles_by_split: Mapping[str, np.ndarray]) -> Figure:
+    """Yaw, pitch and roll histograms (Hopenet's 3-degree bins), one overlaid series per split."""
+    fig = Figure(figsize=(12, 3.5), layout="constrained")
+    axes = fig.subplots(1, 3, sharey=True)
+    edges = np.linspace(-ang.ANGLE_LIMIT_DEG, ang.ANGLE_LIMIT_DEG, ang.NUM_BINS + 1)
+    for k, (ax, name) in enumerate(zip(axes, ANGLE_COLUMNS, strict=True)):
+        for split, values in angles_by_split.items():
+            ax.hist(np.asarray(values)[:, k], bins=edges, alpha=0.5, label=f"{split} (n={len(values)})")
+        ax.set(title=name, xlabel="degrees", xlim=(edges[0], edges[-1]))
+    axes[0].set_ylabel("images")
+    axes[0].legend(fontsize="small")
+    return fig

@@ -1,0 +1,75 @@
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from headpose.data.augment import build_augmentation
+from headpose.data.faceset import FaceSet
+from headpose.visualize import angle_histograms, augmentation_preview, draw_axes, preview_grid
+
+SIZE = 101
+C = SIZE // 2
+
+
+def blank() -> np.ndarray:
+    return np.zeros((SIZE, SIZE, 3), np.uint8)
+
+
+def centroid(image: np.ndarray, channel: int) -> np.ndarray:
+    """(u, v) centre of the pixels drawn in one pure colour channel."""
+    v, u = np.nonzero(image[..., channel] > 128)
+    return np.array([u.mean(), v.mean()])
+
+
+def test_frontal_axes_point_right_up_and_at_the_viewer():
+    image = draw_axes(blank(), 0, 0, 0)
+    red, green = centroid(image, 0), centroid(image, 1)
+    assert red[0] > C + 10 and abs(red[1] - C) < 2  # x: right
+    assert green[1] < C - 10 and abs(green[0] - C) < 2  # y: up (image v points down)
+    assert (image[..., 2] > 128).sum() < 30  # z: towards the camera, a dot
+
+
+def test_positive_yaw_turns_to_image_left_and_positive_pitch_up():
+    assert centroid(draw_axes(blank(), 50, 0, 0), 2)[0] < C - 5
+    assert centroid(draw_axes(blank(), 0, 50, 0), 2)[1] < C - 5
+
+
+def test_draw_axes_leaves_the_input_untouched_and_honours_center_and_size():
+    image = blank()
+    out = draw_axes(image, 0, 0, 0, center=(20, 30), size=10)
+    assert not image.any()
+    assert centroid(out, 0) == pytest.approx([25, 30], abs=1.5)
+
+
+def test_preview_grid_is_a_uint8_mosaic_with_captions():
+    grid = preview_grid([blank() + 90] * 5, [(10, 20, 30)] * 5, titles=list("abcde"), cols=3, tile=64)
+    assert grid.dtype == np.uint8 and grid.ndim == 3
+    assert grid.shape[1] == 3 * (64 + 2) + 2
+    assert (grid == 0).all(-1).any()  # caption text is black on white
+
+
+@pytest.fixture
+def faceset() -> FaceSet:
+    rng = np.random.default_rng(0)
+    images = rng.integers(60, 200, (6, 32, 32, 3), dtype=np.uint8)
+    labels = pd.DataFrame(rng.uniform(-60, 60, (6, 3)), columns=["yaw", "pitch", "roll"])
+    return FaceSet(images, labels)
+
+
+def test_augmentation_preview_is_non_trivial_and_reproducible(faceset):
+    augment = build_augmentation({})
+    grid = augmentation_preview(faceset, augment, n=3, per_sample=2, seed=4)
+    assert grid.dtype == np.uint8 and grid.shape[0] > 3 * 128 and grid.shape[1] > 3 * 128
+    assert len(np.unique(grid.reshape(-1, 3), axis=0)) > 100
+    np.testing.assert_array_equal(grid, augmentation_preview(faceset, augment, n=3, per_sample=2, seed=4))
+
+
+def test_angle_histograms_overlays_each_split():
+    rng = np.random.default_rng(0)
+    fig = angle_histograms({"train": rng.uniform(-90, 90, (50, 3)), "val": rng.uniform(-30, 30, (20, 3))})
+    assert isinstance(fig, Figure) and len(fig.axes) == 3
+    assert [ax.get_title() for ax in fig.axes] == ["yaw", "pitch", "roll"]
+    assert all(len(ax.containers) == 2 for ax in fig.axes)
+    fig.savefig(io.BytesIO(), format="png")
