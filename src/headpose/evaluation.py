@@ -98,6 +98,6 @@ def evaluate_sets(predict: Predictor, input_size: int, sets: dict[str, FaceSet])
     return metrics, predictions
 
 
-def as_mlflow_metrics(metrics: dict[str, dict[str, float]], prefix: str) -> dict[str, dict[str, float]]:
-    """{set: {metric: v}} -> kedro-mlflow's {"prefix.set.metric": {"value": v, "step": 0}}."""
-    return {f"{prefix}.{name}.{k}": {"value": v, "step": 0} for name, m in metrics.items() for k, v in m.items()}
+def as_mlflow_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """{set: {metric: v}} -> kedro-mlflow's {"set.metric": {"value": v, "step": 0}} (the catalog adds a prefix)."""
+    return {f"{name}.{k}": {"value": v, "step": 0} for name, m in metrics.items() for k, v in m.items()}

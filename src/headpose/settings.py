@@ -16,4 +16,6 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     "custom_resolvers": {"env": _env},
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**"]},
+    # conf/<env> overrides single keys (e.g. train.epochs) instead of replacing whole sections
+    "merge_strategy": {"parameters": "soft", "catalog": "soft"},
 }

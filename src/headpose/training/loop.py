@@ -128,7 +128,7 @@ def fit(
             images_seen += len(batch["image"])
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + float(v)
-            bar.set_postfix(loss=f"{float(loss):.3f}")
+            bar.set_postfix(loss=f"{loss.item():.3f}")
         train_seconds += time.perf_counter() - epoch_start
         metrics = {f"train_{k}": v / steps_per_epoch for k, v in totals.items()}
         val_pred = predict_faceset(torch_predictor(model, device), val, config.input_size)

@@ -24,15 +24,17 @@ class Objective:
         weights = losses.large_angle_weights(batch["angles"], c.large_angle_threshold_deg, c.large_angle_weight)
         parts: dict[str, torch.Tensor] = {}
         if "logits" in outputs:
-            parts["binned"] = losses.binned_loss(outputs["logits"], batch["bins"], batch["angles"], c.alpha, weights=weights)
+            parts["binned"] = losses.binned_loss(outputs["logits"], batch["bins"], batch["angles"], c.alpha, sample_weights=weights)
         elif "rotation" in outputs:
-            parts["geodesic"] = c.geodesic_weight * losses.geodesic_loss(outputs["rotation"], batch["rotation"], weights=weights)
+            parts["geodesic"] = c.geodesic_weight * losses.geodesic_loss(outputs["rotation"], batch["rotation"], sample_weights=weights)
         else:
-            parts["wing"] = losses.wing_loss(outputs["angles"], batch["angles"], c.wing_w, c.wing_epsilon, weights=weights)
+            parts["wing"] = losses.wing_loss(outputs["angles"], batch["angles"], c.wing_w, c.wing_epsilon, sample_weights=weights)
         if "params" in outputs and "shape_params" in batch:
             target = torch.cat([batch["shape_params"], batch["expression_params"]], dim=1)
             predicted = outputs["params"][:, -target.shape[1] :]
-            parts["params"] = c.param_weight * losses.wing_loss(predicted, target, 1.0, 0.5, weights=weights)
-            parts["param_reg"] = losses.param_regularization(predicted, c.param_regularization)
+            # a mirrored face is not the same identity/expression: no parameter target for it
+            unflipped = weights * (1.0 - batch["flipped"].float()) if "flipped" in batch else weights
+            parts["params"] = c.param_weight * losses.wing_loss(predicted, target, 1.0, 0.5, sample_weights=unflipped)
+            parts["param_reg"] = losses.param_regularization(predicted, [c.param_regularization] * target.shape[1])
         loss = sum(parts.values())
         return loss, {"loss": loss.detach(), **{k: v.detach() for k, v in parts.items()}}

@@ -66,11 +66,11 @@ def select_calibration(train: FaceSet, calibration: dict[str, Any]) -> FaceSet:
 def describe_splits(train: FaceSet, val: FaceSet, test: FaceSet, calibration: FaceSet) -> tuple[dict, Figure]:
     """Sizes and angle coverage per split, as MLflow metrics and an angle-histogram plot."""
     splits = {"train": train, "val": val, "test": test, "calibration": calibration}
-    metrics = {f"data.{name}.n": {"value": float(len(s)), "step": 0} for name, s in splits.items()}
+    metrics = {f"{name}.n": {"value": float(len(s)), "step": 0} for name, s in splits.items()}
     for name, s in splits.items():
         abs_max = np.abs(s.angles).max(axis=0) if len(s) else np.zeros(3)
         for axis, value in zip(("yaw", "pitch", "roll"), abs_max):
-            metrics[f"data.{name}.max_abs_{axis}"] = {"value": float(value), "step": 0}
+            metrics[f"{name}.max_abs_{axis}"] = {"value": float(value), "step": 0}
     return metrics, angle_histograms({name: s.angles for name, s in splits.items()})
 
 

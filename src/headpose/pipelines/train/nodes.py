@@ -33,11 +33,11 @@ def train_model(train: FaceSet, val: FaceSet, train_params: dict[str, Any], augm
         macs=count_macs(checkpoint.model, config.input_size),
     )
     history = {
-        f"train.{key}": [{"value": float(h[key]), "step": step} for step, h in enumerate(result.history, 1) if key in h]
+        key: [{"value": float(h[key]), "step": step} for step, h in enumerate(result.history, 1) if key in h]
         for key in result.history[0]
     }
     summary = {k: checkpoint.meta[k] for k in ("best_val_mae", "train_seconds", "train_images_per_second", "params", "macs")}
-    history.update({f"train.{k}": [{"value": float(v), "step": 0}] for k, v in summary.items()})
+    history.update({k: [{"value": float(v), "step": 0}] for k, v in summary.items()})
     return checkpoint, history
 
 
@@ -46,4 +46,4 @@ def evaluate_model(checkpoint: Checkpoint, test: FaceSet, real_test: FaceSet, na
     metrics, predictions = evaluate_sets(torch_predictor(checkpoint.model), checkpoint.input_size, {"synthetic": test, "real": real_test})
     report = {"model": checkpoint.model.spec, "params": count_params(checkpoint.model), "macs": count_macs(checkpoint.model, checkpoint.input_size), "metrics": metrics}
     figure = error_vs_angle_figure(predictions["synthetic"], test.angles, title=f"{name}: synthetic test")
-    return as_mlflow_metrics(metrics, name), report, figure
+    return as_mlflow_metrics(metrics), report, figure

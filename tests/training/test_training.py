@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import torch
+
+from headpose.errors import ConfigError, DatasetError
+from headpose.models import create_model
+from headpose.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from headpose.training.config import LossConfig, TrainConfig
+from headpose.training.distributed import train_distributed
+from headpose.training.loop import fit
+from headpose.training.objective import Objective
+
+from tests.conftest import make_faceset
+
+TINY = {"model": {"name": "hopenet", "backbone": "mobilenet_v3_small"}, "input_size": 32, "batch_size": 8,
+        "lr": 3e-3, "warmup_epochs": 0.0, "threads": 1}
+
+
+def test_fit_lowers_the_training_loss_and_keeps_the_best_validation_weights():
+    train, val = make_faceset(n=32, seed=1), make_faceset(n=8, seed=2)
+    config = TrainConfig.from_dict({**TINY, "epochs": 4, "early_stopping_patience": 10})
+    result = fit(create_model(**config.model), train, val, config)
+    losses = [h["train_loss"] for h in result.history]
+    assert len(losses) == 4 and losses[-1] < losses[0]
+    assert result.best_val_mae == min(h["val_mae"] for h in result.history)
+    assert result.images_per_second > 0
+
+
+def test_unknown_or_invalid_train_keys_are_named():
+    with pytest.raises(ConfigError, match="unknown keys \\['epoch'\\]"):
+        TrainConfig.from_dict({"epoch": 3})
+    with pytest.raises(ConfigError, match="train.batch_size"):
+        TrainConfig.from_dict({"batch_size": "64"})
+
+
+def test_objective_follows_the_model_outputs():
+    objective = Objective(LossConfig())
+    batch = {"angles": torch.tensor([[10.0, 0, 0], [60.0, 0, 0]]), "bins": torch.tensor([[36, 33, 33], [53, 33, 33]]),
+             "rotation": torch.eye(3).repeat(2, 1, 1)}
+    _, binned = objective({"logits": torch.zeros(2, 3, 66), "angles": torch.zeros(2, 3)}, batch)
+    _, rotation = objective({"rotation": torch.eye(3).repeat(2, 1, 1), "angles": torch.zeros(2, 3)}, batch)
+    _, direct = objective({"angles": torch.zeros(2, 3)}, batch)
+    assert set(binned) == {"loss", "binned"} and set(rotation) == {"loss", "geodesic"} and set(direct) == {"loss", "wing"}
+    assert float(rotation["geodesic"]) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
+    model = create_model("sixd", backbone="mobilenet_v3_small").eval()
+    save_checkpoint(Checkpoint(model, {"input_size": 32}), tmp_path / "m.pt")
+    loaded = load_checkpoint(tmp_path / "m.pt")
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(model(x)["angles"], loaded.model(x)["angles"])
+    assert loaded.input_size == 32
+
+
+def test_a_corrupt_checkpoint_names_the_file(tmp_path):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(DatasetError, match="broken.pt: not a readable headpose checkpoint"):
+        load_checkpoint(bad)
+
+
+def test_ddp_with_two_cpu_processes_trains():
+    train, val = make_faceset(n=32, seed=3), make_faceset(n=8, seed=4)
+    config = TrainConfig.from_dict({**TINY, "epochs": 2, "distributed": {"nproc_per_node": 2, "backend": "gloo"}})
+    checkpoint, result = train_distributed(train, val, config)
+    losses = [h["train_loss"] for h in result.history]
+    assert len(losses) == 2 and losses[-1] < losses[0]
+    assert checkpoint.input_size == 32
+    assert np.isfinite(result.best_val_mae)
