@@ -9,9 +9,14 @@ import os
 import sys
 from pathlib import Path
 
+import click
+
 from headpose.errors import HeadposeError
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+# Kedro imports `<package>.cli` and merges its `cli` group into `kedro`'s commands; we add none.
+cli = click.Group()
 
 
 def _emit(result: dict, json_out: str | None) -> None:
@@ -37,10 +42,42 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
     return {**pose_metrics(pred, faces.angles), "skipped": int(len(skipped)), "model": str(model.path), "backend": model.backend}
 
 
+def cmd_benchmark(args: argparse.Namespace) -> dict:
+    import numpy as np
+
+    from headpose.deploy.benchmark import measure_latency, measure_throughput
+    from headpose.deploy.runtime import load_model
+
+    model = load_model(args.model, threads=args.threads)
+    size = model.input_size
+    # Model input is ImageNet-normalised, so standard-normal noise has the right range and shape.
+    batch = np.random.default_rng(0).standard_normal((args.batch, 3, size, size)).astype(np.float32)
+    latency = measure_latency(model.predict, batch, args.warmup, args.repeats)
+    return {"model": str(model.path), "backend": model.backend, "input_size": size, "batch": args.batch,
+            "threads": args.threads, "size_bytes": model.path.stat().st_size, **latency,
+            "throughput": measure_throughput(model.predict, batch, args.seconds)}
+
+
 def cmd_bench_synth(args: argparse.Namespace) -> dict:
     from headpose.synth.bench import benchmark
 
     return benchmark(num_images=args.images, image_size=args.size)
+
+
+def cmd_predict(args: argparse.Namespace) -> dict:
+    from headpose.inference.predict import PredictConfig, predict
+    from headpose.inference.smoothing import SmoothingConfig
+
+    knobs = {"min_cutoff": args.min_cutoff, "beta": args.beta}
+    smoothing = SmoothingConfig(**{k: v for k, v in knobs.items() if v is not None}, smooth_boxes=args.smooth_boxes)
+    config = PredictConfig(
+        detector=args.detector, boxes=args.boxes, margin=args.margin, box_scale=args.box_scale,
+        box_shift=tuple(args.box_shift) if args.box_shift else None, smooth=not args.no_smooth, smoothing=smoothing,
+        max_pixels=args.max_pixels, on_large=args.on_large, batch_size=args.batch_size, max_frames=args.max_frames,
+        threads=args.threads, device=args.device, fourcc=args.fourcc,
+    )
+    return predict(args.input, args.model, out_dir=args.out, jsonl=args.jsonl, camera=args.camera, config=config,
+                   progress=not args.quiet)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,11 +93,48 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", dest="json_out")
     ev.set_defaults(func=cmd_evaluate)
 
+    bm = sub.add_parser("benchmark", help="latency percentiles (ms) and throughput (images/s) of one model")
+    bm.add_argument("--model", required=True, help="checkpoint .pt, .onnx, TensorRT .engine, or models:/headpose@champion")
+    bm.add_argument("--threads", type=int, default=1)
+    bm.add_argument("--batch", type=int, default=1)
+    bm.add_argument("--warmup", type=int, default=5)
+    bm.add_argument("--repeats", type=int, default=50, help="timed calls for the latency percentiles")
+    bm.add_argument("--seconds", type=float, default=1.0, help="time budget of the throughput measurement")
+    bm.add_argument("--json", dest="json_out")
+    bm.set_defaults(func=cmd_benchmark)
+
     bs = sub.add_parser("bench-synth", help="synthetic renderer throughput (images/s)")
     bs.add_argument("--images", type=int, default=2000)
     bs.add_argument("--size", type=int, default=128)
     bs.add_argument("--json", dest="json_out")
     bs.set_defaults(func=cmd_bench_synth)
+
+    pr = sub.add_parser("predict", help="head pose of every face in an image, a folder, a video or a camera")
+    pr.add_argument("input", nargs="?", help="image, folder of images, or video file (or use --camera)")
+    pr.add_argument("--model", required=True, help="models:/headpose@champion, .onnx, .pt or TensorRT .engine")
+    pr.add_argument("--out", help="folder for annotated images / <video>_pose video")
+    pr.add_argument("--json", dest="jsonl", help="JSON lines: one object per face per frame")
+    pr.add_argument("--boxes", help='JSON {"file or frame index": [[x0, y0, x1, y1], ...]} instead of the detector')
+    pr.add_argument("--camera", type=int, help="camera index (Ctrl-C ends the recording)")
+    pr.add_argument("--detector", default="dlib", choices=["dlib", "whole"],
+                    help="dlib: HOG, near-frontal faces; whole: each image is one face crop")
+    pr.add_argument("--margin", type=float, help="crop margin per side (default: the detector's mapping)")
+    pr.add_argument("--box-scale", type=float, help="landmark-box side / detector-box side")
+    pr.add_argument("--box-shift", type=float, nargs=2, metavar=("DX", "DY"),
+                    help="landmark-box centre minus detector-box centre, in detector-box sides")
+    pr.add_argument("--no-smooth", action="store_true", help="video: report raw per-frame angles")
+    pr.add_argument("--min-cutoff", type=float, help="One-Euro cut-off at rest (Hz; default 0.5)")
+    pr.add_argument("--beta", type=float, help="One-Euro speed gain (per degree/s; default 0.02)")
+    pr.add_argument("--smooth-boxes", action="store_true", help="also smooth the reported boxes")
+    pr.add_argument("--max-pixels", type=int, default=40_000_000)
+    pr.add_argument("--on-large", default="downscale", choices=["downscale", "refuse"])
+    pr.add_argument("--batch-size", type=int, default=32, help="faces per model call at most")
+    pr.add_argument("--max-frames", type=int, help="stop a video or camera after this many frames")
+    pr.add_argument("--threads", type=int, default=1)
+    pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    pr.add_argument("--fourcc", default="mp4v", help="codec of the annotated video")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar")
+    pr.set_defaults(func=cmd_predict)
     return parser
 
 

@@ -166,3 +166,22 @@ def test_the_project_parameters_are_a_valid_config():
         pytest.skip(f"{path} not found")
     config = SynthConfig.from_dict(yaml.safe_load(path.read_text())["synth"])
     assert config.num_images > 0 and config.yaw_range[1] <= 99
+
+
+def test_normal_pitch_and_roll_stay_in_range_and_concentrate_near_zero():
+    from headpose.synth.generate import SynthConfig, _sample_pose
+
+    config = SynthConfig.from_dict({"pitch_std": 20, "roll_std": 20, "large_angle_fraction": 0.0})
+    ypr = _sample_pose(config, np.random.default_rng(0), 4000)
+    assert np.abs(ypr[:, 1:]).max() <= 90
+    assert 15 < ypr[:, 1].std() < 25 and 15 < ypr[:, 2].std() < 25
+    assert np.abs(ypr[:, 0]).max() > 95  # yaw stays uniform over +-99
+
+
+def test_a_null_std_means_uniform_and_a_bad_std_is_named():
+    from headpose.errors import ConfigError
+    from headpose.synth.generate import SynthConfig
+
+    assert SynthConfig.from_dict({"pitch_std": None}).pitch_std is None
+    with pytest.raises(ConfigError, match="synth.roll_std"):
+        SynthConfig.from_dict({"roll_std": "wide"})

@@ -61,9 +61,11 @@ def _knob(default: Any, lo: float | None = None, hi: float | None = None) -> Any
 class SynthConfig:
     """Synthetic-data parameters (the ``synth:`` block of parameters_data.yml). Angles in degrees.
 
-    Pose: uniform over the (yaw, pitch, roll) box, except that a ``large_angle_fraction`` of
-    images draw one of the three angles (chosen at random) from beyond +-``large_angle_threshold``
-    inside its range. Labels never leave the box.
+    Pose: uniform over the (yaw, pitch, roll) box -- or, for pitch and roll with ``pitch_std`` /
+    ``roll_std`` set, normal around 0 as in photos of people (values outside the range are redrawn
+    uniformly inside it) -- except that a ``large_angle_fraction`` of images draw one of the three
+    angles (chosen at random) from beyond +-``large_angle_threshold`` inside its range. Labels
+    never leave the box.
     """
 
     num_images: int = _knob(1000, 1)
@@ -74,6 +76,8 @@ class SynthConfig:
     yaw_range: tuple[float, float] = _knob((-99.0, 99.0), -180, 180)
     pitch_range: tuple[float, float] = _knob((-90.0, 90.0), -90, 90)
     roll_range: tuple[float, float] = _knob((-90.0, 90.0), -180, 180)
+    pitch_std: float | None = _knob(None, 1, 180)      # None: uniform over pitch_range
+    roll_std: float | None = _knob(None, 1, 180)       # None: uniform over roll_range
     large_angle_fraction: float = _knob(0.3, 0, 1)
     large_angle_threshold: float = _knob(45.0, 0, 180)
     shape_std: float = _knob(1.0, 0, 3)              # identity parameters ~ N(0, shape_std^2)
@@ -114,8 +118,10 @@ def _is_number(x: Any) -> bool:
 def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any]) -> Any:
     """The value in canonical form (ints widened to float, lists to tuples); ConfigError naming the key."""
     lo, hi = meta.get("lo"), meta.get("hi")
-    if default is None:  # workers
-        if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+    if default is None and value is None:  # optional knobs: workers, pitch_std, roll_std
+        return None
+    if default is None and lo is None:  # workers
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
             return value
         raise ConfigError(f"synth.{key}: expected null or an integer >= 1, got {value!r}")
     if isinstance(default, tuple):
@@ -222,6 +228,11 @@ def _sample_pose(config: SynthConfig, rng: np.random.Generator, n: int) -> np.nd
     """(n, 3) yaw, pitch, roll: uniform in the box, with one angle pushed past the threshold for some."""
     ranges = [config.yaw_range, config.pitch_range, config.roll_range]
     ypr = np.stack([rng.uniform(*r, n) for r in ranges], 1)
+    for a, std in ((1, config.pitch_std), (2, config.roll_std)):
+        if std is not None:
+            lo, hi = ranges[a]
+            normal = rng.normal(0.0, std, n)
+            ypr[:, a] = np.where((normal < lo) | (normal > hi), ypr[:, a], normal)  # outliers keep the uniform draw
     large = rng.random(n) < config.large_angle_fraction
     axis = rng.integers(0, 3, n)
     u = rng.random(n)
