@@ -257,3 +257,21 @@ def test_labels_agree_with_pnp_of_the_landmarks_on_our_head_template(dev_set):
     assert np.median(error) < 8.0
     assert np.median(per_angle, 0) == pytest.approx([0, 0, 0], abs=6.0)
     assert np.median(flipped_yaw) > 3 * np.median(error)  # the test can tell a sign error apart
+
+
+def test_300w_lp_layout_reads_subfolders_and_groups_views_of_one_photo(tmp_path):
+    import cv2
+    import scipy.io
+
+    from headpose.data.aflw2000 import read_aflw2000
+
+    pts = np.stack([np.linspace(40, 90, 68), np.linspace(40, 90, 68), np.zeros(68)])
+    for folder, stem in (("AFW", "AFW_1051618982_1_0"), ("AFW", "AFW_1051618982_1_1"), ("HELEN", "HELEN_232194_1_0")):
+        (tmp_path / folder).mkdir(exist_ok=True)
+        cv2.imwrite(str(tmp_path / folder / f"{stem}.jpg"), np.full((128, 128, 3), 128, np.uint8))
+        scipy.io.savemat(tmp_path / folder / f"{stem}.mat", {"Pose_Para": np.array([[0.1, 0.2, 0.0, 0, 0, 0, 1]]), "pt3d_68": pts})
+    (tmp_path / "landmarks").mkdir()  # 300W-LP ships landmark .mat files here: not samples
+    scipy.io.savemat(tmp_path / "landmarks" / "x.mat", {"pts_2d": pts[:2].T})
+    faces, report = read_aflw2000(tmp_path, crop_size=32, layout="300w_lp", progress=False)
+    assert len(faces) == 3 and len(report) == 0
+    assert sorted(faces.labels["subject"]) == ["AFW/AFW_1051618982_1", "AFW/AFW_1051618982_1", "HELEN/HELEN_232194_1"]

@@ -11,6 +11,7 @@ unusable or protocol-excluded file ends up in a skip report, nothing is dropped 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -102,6 +103,9 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
+LAYOUTS = ("flat", "300w_lp")
+
+
 def read_aflw2000(
     root: str | Path,
     crop_size: int = 128,
@@ -109,8 +113,13 @@ def read_aflw2000(
     protocol: str = "aflw2000_standard",
     on_bad_sample: str = "raise",
     progress: bool = True,
+    layout: str = "flat",
 ) -> tuple[FaceSet, pd.DataFrame]:
     """Read an AFLW2000-3D style folder into a FaceSet of ``crop_size`` crops, plus a skip report.
+
+    ``layout="300w_lp"`` reads 300W-LP: sub-folders per source database (its ``landmarks/`` folder
+    is ignored) and ``<db>_<id>_<view>`` names, whose views of one photo share a subject so that
+    subject-disjoint splits never put two views of one face on both sides.
 
     Labels: yaw, pitch, roll (degrees, our convention), source="aflw2000", subject=file stem,
     file=image path. ``arrays["landmarks"]``: (N, 68, 2) in crop pixels (NaN where a file only had
@@ -119,8 +128,9 @@ def read_aflw2000(
     """
     root = Path(root)
     check_choice("protocol", protocol, AFLW2000_PROTOCOLS)
+    check_choice("layout", layout, LAYOUTS)
     report = SampleReport(on_bad_sample)
-    stems = _list_stems(root)
+    stems = _list_stems(root, recursive=layout == "300w_lp")
     images, landmarks, rows = [], [], []
     for stem in tqdm(stems, desc=f"AFLW2000 {root.name}", unit="img",
                      disable=not progress or len(stems) < PROGRESS_MIN_FILES):
@@ -137,23 +147,33 @@ def read_aflw2000(
         images.append(crop)
         landmarks.append(crop_pts)
         rows.append({"yaw": ypr[0], "pitch": ypr[1], "roll": ypr[2],
-                     "source": "aflw2000", "subject": stem, "file": str(jpg)})
+                     "source": "aflw2000", "subject": _subject(stem, layout), "file": str(jpg)})
     skipped = report.finish("AFLW2000", root, len(rows), len(stems))
     faceset = FaceSet(np.stack(images), pd.DataFrame(rows),
                       {"landmarks": np.stack(landmarks).astype(np.float32)})
     return faceset, skipped
 
 
-def _list_stems(root: Path) -> list[str]:
-    """Every stem with a .jpg or a .mat, so an orphan of either kind is reported, not ignored."""
+def _subject(stem: str, layout: str) -> str:
+    return re.sub(r"_\d+$", "", stem) if layout == "300w_lp" else stem
+
+
+def _list_stems(root: Path, recursive: bool = False) -> list[str]:
+    """Every stem (relative to root) with a .jpg or a .mat, so an orphan of either kind is reported."""
     if not root.is_dir():
         raise DatasetError(f"{root}: not a directory; point the AFLW2000 reader at the folder "
                            "of .jpg + .mat files")
-    jpgs = {p.stem for p in root.glob("*.jpg")}
+    pattern = "**/*" if recursive else "*"
+
+    def stems(suffix: str) -> set[str]:
+        found = (p.relative_to(root).with_suffix("").as_posix() for p in root.glob(pattern + suffix))
+        return {s for s in found if not s.startswith("landmarks/")}
+
+    jpgs = stems(".jpg")
     if not jpgs:
         raise DatasetError(f"{root}: no *.jpg images; expected the AFLW2000-3D layout "
                            "(imageNNNNN.jpg + imageNNNNN.mat in one folder)")
-    return sorted(jpgs | {p.stem for p in root.glob("*.mat")})
+    return sorted(jpgs | stems(".mat"))
 
 
 def _read_labels(mat_path: Path) -> tuple[np.ndarray, np.ndarray]:
