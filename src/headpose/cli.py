@@ -69,15 +69,17 @@ def cmd_predict(args: argparse.Namespace) -> dict:
     from headpose.inference.smoothing import SmoothingConfig
 
     knobs = {"min_cutoff": args.min_cutoff, "beta": args.beta}
-    smoothing = SmoothingConfig(**{k: v for k, v in knobs.items() if v is not None}, smooth_boxes=args.smooth_boxes)
+    smoothing = SmoothingConfig(**{k: v for k, v in knobs.items() if v is not None},
+                                smooth_boxes=args.smooth_boxes)
     config = PredictConfig(
         detector=args.detector, boxes=args.boxes, margin=args.margin, box_scale=args.box_scale,
-        box_shift=tuple(args.box_shift) if args.box_shift else None, smooth=not args.no_smooth, smoothing=smoothing,
-        max_pixels=args.max_pixels, on_large=args.on_large, batch_size=args.batch_size, max_frames=args.max_frames,
-        threads=args.threads, device=args.device, fourcc=args.fourcc,
+        box_shift=tuple(args.box_shift) if args.box_shift else None, smooth=not args.no_smooth,
+        smoothing=smoothing, max_pixels=args.max_pixels, on_large=args.on_large, batch_size=args.batch_size,
+        max_frames=args.max_frames, threads=args.threads, device=args.device, fourcc=args.fourcc,
+        detect_workers=args.detect_workers,
     )
-    return predict(args.input, args.model, out_dir=args.out, jsonl=args.jsonl, camera=args.camera, config=config,
-                   progress=not args.quiet)
+    return predict(args.input, args.model, out_dir=args.out, jsonl=args.jsonl, camera=args.camera,
+                   config=config, progress=not args.quiet)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,10 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("predict", help="head pose of every face in an image, a folder, a video or a camera")
     pr.add_argument("input", nargs="?", help="image, folder of images, or video file (or use --camera)")
-    pr.add_argument("--model", required=True, help="models:/headpose@champion, .onnx, .pt or TensorRT .engine")
+    pr.add_argument("--model", required=True, help="models:/headpose@champion, .onnx, .pt or .engine")
     pr.add_argument("--out", help="folder for annotated images / <video>_pose video")
     pr.add_argument("--json", dest="jsonl", help="JSON lines: one object per face per frame")
-    pr.add_argument("--boxes", help='JSON {"file or frame index": [[x0, y0, x1, y1], ...]} instead of the detector')
+    pr.add_argument("--boxes", help='boxes, not a detector: JSON {"file or frame": [[x0, y0, x1, y1], ...]}')
     pr.add_argument("--camera", type=int, help="camera index (Ctrl-C ends the recording)")
     pr.add_argument("--detector", default="dlib", choices=["dlib", "whole"],
                     help="dlib: HOG, near-frontal faces; whole: each image is one face crop")
@@ -130,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--on-large", default="downscale", choices=["downscale", "refuse"])
     pr.add_argument("--batch-size", type=int, default=32, help="faces per model call at most")
     pr.add_argument("--max-frames", type=int, help="stop a video or camera after this many frames")
-    pr.add_argument("--threads", type=int, default=1)
+    pr.add_argument("--threads", type=int, default=1, help="ONNX Runtime / torch threads")
+    pr.add_argument("--detect-workers", type=int, default=2, help="frames detected in parallel")
     pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     pr.add_argument("--fourcc", default="mp4v", help="codec of the annotated video")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -2,12 +2,19 @@
 
 from kedro.pipeline import Pipeline
 
-from headpose.pipelines import data, train
+from headpose.pipelines import benchmark, build, data, distill, export, prune, quantize, register, train
 
 # Stage order is the DAG order (DESIGN.md §3); dvc.yaml has one stage per entry.
 STAGES = {
     "data": data.create_pipeline,
     "train": train.create_pipeline,
+    "prune": prune.create_pipeline,
+    "distill": distill.create_pipeline,
+    "quantize": quantize.create_pipeline,
+    "export": export.create_pipeline,
+    "build": build.create_pipeline,
+    "benchmark": benchmark.create_pipeline,
+    "register": register.create_pipeline,
 }
 
 

@@ -75,4 +75,9 @@ def load_model(ref: str, threads: int | None = 1) -> LoadedModel:
             torch.set_num_threads(threads)
         checkpoint = load_checkpoint(path)
         return LoadedModel(torch_predictor(checkpoint.model), checkpoint.input_size, "pytorch", path)
-    raise DatasetError(f"{path}: unsupported model file (expected .pt or .onnx)")
+    if path.suffix == ".engine":
+        from headpose.deploy.tensorrt_runtime import TensorRTEngine
+
+        engine = TensorRTEngine(path)
+        return LoadedModel(engine.predict, engine.input_size, "tensorrt", path)
+    raise DatasetError(f"{path}: unsupported model file (expected .pt, .onnx or .engine)")

@@ -10,7 +10,7 @@ from headpose.errors import ConfigError
 
 @dataclass
 class LossConfig:
-    alpha: float = 1.0                 # Hopenet: weight of the expectation MSE next to bin CE
+    alpha: float = 0.01                # Hopenet: weight of the expectation MSE (degrees^2) next to bin CE
     wing_w: float = 10.0               # Wing loss on angles (degrees) for direct regressors
     wing_epsilon: float = 2.0
     large_angle_threshold_deg: float = 45.0

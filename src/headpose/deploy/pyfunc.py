@@ -1,0 +1,93 @@
+"""The MLflow pyfunc flavour of a headpose model: an ONNX file plus our preprocessing.
+
+Input: a pandas DataFrame with a column ``image`` holding base64-encoded image bytes (PNG/JPEG)
+of RGB face crops. Output: a DataFrame with columns yaw, pitch, roll in degrees. The model runs on
+ONNX Runtime (CPU) and needs nothing from the network, so ``mlflow models serve -m
+models:/headpose@champion --env-manager local`` serves it offline. The PyTorch checkpoint is logged
+beside it as an artifact for users who want to fine-tune.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import cv2
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.types import ColSpec, Schema
+
+from headpose.data.faceset import ANGLE_COLUMNS
+from headpose.data.preprocess import to_model_input
+from headpose.errors import DatasetError
+
+IMAGE_COLUMN = "image"
+SERVING_PACKAGES = ("onnxruntime", "numpy", "pandas", "opencv-python-headless", "mlflow")
+SIGNATURE = ModelSignature(inputs=Schema([ColSpec("string", IMAGE_COLUMN)]),
+                           outputs=Schema([ColSpec("double", c) for c in ANGLE_COLUMNS]))
+
+
+def encode_image(rgb: np.ndarray) -> str:
+    """uint8 (H, W, 3) RGB crop -> base64 PNG, the request format of the served model."""
+    ok, png = cv2.imencode(".png", cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise DatasetError(f"could not PNG-encode an image of shape {rgb.shape}")
+    return base64.b64encode(png.tobytes()).decode("ascii")
+
+
+def decode_image(text: str, row: int = 0) -> np.ndarray:
+    """base64 image bytes -> uint8 (H, W, 3) RGB."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise DatasetError(f"row {row}: column {IMAGE_COLUMN!r} is not base64 ({exc})") from exc
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DatasetError(f"row {row}: column {IMAGE_COLUMN!r} does not decode to an image (PNG/JPEG expected)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class HeadposeOnnxModel(mlflow.pyfunc.PythonModel):
+    """Face crops (base64) -> yaw, pitch, roll (degrees) with ONNX Runtime on the CPU."""
+
+    def load_context(self, context) -> None:
+        from headpose.deploy.runtime import onnx_predictor
+
+        self._model = onnx_predictor(context.artifacts["onnx"], threads=None)
+
+    def predict(self, context, model_input, params: dict[str, Any] | None = None):
+        frame = pd.DataFrame(model_input)
+        if IMAGE_COLUMN not in frame.columns:
+            raise DatasetError(f"input has columns {list(frame.columns)}; expected a column {IMAGE_COLUMN!r} "
+                               "of base64-encoded image bytes")
+        if not len(frame):
+            return pd.DataFrame(columns=ANGLE_COLUMNS, dtype=np.float64)
+        size = self._model.input_size
+        batch = np.concatenate([to_model_input(decode_image(text, i), size)
+                                for i, text in enumerate(frame[IMAGE_COLUMN])])
+        return pd.DataFrame(self._model.predict(batch).astype(np.float64), columns=ANGLE_COLUMNS)
+
+
+def log_pyfunc_model(onnx_path: str | Path, checkpoint_path: str | Path | None,
+                     registered_model_name: str | None = None, name: str = "model",
+                     example_image: np.ndarray | None = None):
+    """Log the ONNX file (+ checkpoint) as a pyfunc model in the active run; optionally register it."""
+    artifacts = {"onnx": str(onnx_path)}
+    if checkpoint_path is not None:
+        artifacts["checkpoint"] = str(checkpoint_path)
+    example = None if example_image is None else pd.DataFrame({IMAGE_COLUMN: [encode_image(example_image)]})
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=str(Path(__file__).with_name("pyfunc_model.py")),  # models from code: nothing pickled
+        artifacts=artifacts,
+        signature=SIGNATURE,
+        input_example=example,
+        # Explicit requirements: inferring them would load the model and scan imports (slow, noisy).
+        pip_requirements=[f"{name}=={version(name)}" for name in SERVING_PACKAGES],
+        registered_model_name=registered_model_name,
+    )

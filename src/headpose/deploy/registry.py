@@ -1,0 +1,188 @@
+"""MLflow Model Registry: register a candidate, promote it to ``champion`` only through the gates.
+
+A candidate becomes ``champion`` only if its MAE <= the current champion's MAE + tolerance and its
+latency <= the budget; otherwise it gets the ``challenger`` alias and the reason as a tag. The
+champion alias moves only as the very last step, so a run that fails anywhere never demotes the
+current champion. When the champion was measured on another version of the test data, it is
+re-measured on the candidate's test data first, so the comparison is like for like.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from headpose.errors import ConfigError, HeadposeError
+
+log = logging.getLogger(__name__)
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+TAG_KEYS = ("mae_synthetic", "mae_real", "p50_ms", "p99_ms", "macs", "params", "backend", "precision", "size_bytes")
+
+
+@dataclass(frozen=True)
+class Gates:
+    mae_tolerance_deg: float = 0.0      # candidate MAE may exceed the champion's by this much
+    latency_budget_ms: float = 5.0      # candidate latency (``latency_metric``) must not exceed this
+    latency_metric: str = "p50_ms"
+    mae_metric: str = "mae_synthetic"
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> Gates:
+        unknown = set(params) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"register.gates: unknown keys {sorted(unknown)}; "
+                              f"known: {sorted(cls.__dataclass_fields__)}")
+        gates = cls(**params)
+        if gates.mae_tolerance_deg < 0 or gates.latency_budget_ms <= 0:
+            raise ConfigError(f"register.gates: need mae_tolerance_deg >= 0 and latency_budget_ms > 0, got {gates}")
+        return gates
+
+
+def promotion_decision(candidate: dict[str, Any], champion_mae: float | None, gates: Gates) -> tuple[bool, str]:
+    """(promote?, why) for a benchmark row against the current champion's MAE (None: no champion)."""
+    mae, latency = candidate.get(gates.mae_metric), candidate.get(gates.latency_metric)
+    if mae is None or latency is None:
+        return False, f"candidate {candidate.get('name')} has no measured {gates.mae_metric}/{gates.latency_metric}"
+    if latency > gates.latency_budget_ms:
+        return False, (f"{gates.latency_metric} {latency:.3f} ms exceeds the latency budget "
+                       f"{gates.latency_budget_ms:.3f} ms")
+    if champion_mae is None:
+        return True, (f"no current champion; {gates.mae_metric} {mae:.3f} deg, "
+                      f"{gates.latency_metric} {latency:.3f} ms within budget")
+    if mae > champion_mae + gates.mae_tolerance_deg:
+        return False, (f"{gates.mae_metric} {mae:.3f} deg is worse than the champion's {champion_mae:.3f} deg "
+                       f"+ tolerance {gates.mae_tolerance_deg:.3f} deg")
+    return True, (f"{gates.mae_metric} {mae:.3f} deg <= champion's {champion_mae:.3f} "
+                  f"+ {gates.mae_tolerance_deg:.3f} deg and {gates.latency_metric} {latency:.3f} ms "
+                  f"<= {gates.latency_budget_ms:.3f} ms")
+
+
+def data_version(project_root: str | Path, data_path: str = "data/05_model_input/test") -> str:
+    """``dvc:<md5>`` of ``data_path`` from dvc.lock, else ``git:<commit>``, else ``unknown``."""
+    root = Path(project_root)
+    lock = root / "dvc.lock"
+    if lock.is_file():
+        stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
+        for stage in stages.values():
+            for out in stage.get("outs", []):
+                if out.get("path") == data_path and out.get("md5"):
+                    return f"dvc:{out['md5']}"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        return f"git:{commit.stdout.strip()}"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def current_champion(client, model_name: str):
+    """The model version holding the ``champion`` alias, or None."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(model_name, CHAMPION)
+    except MlflowException as exc:
+        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+            return None
+        raise
+
+
+def champion_mae(version, gates: Gates, current_data_version: str, remeasure) -> tuple[float | None, str]:
+    """The champion's MAE comparable with the candidate's, and where it came from.
+
+    ``remeasure(model_uri) -> float`` evaluates a registered model on the candidate's test data; it is
+    used when the champion's recorded MAE comes from another data version (or is missing).
+    """
+    if version is None:
+        return None, "none"
+    recorded = version.tags.get(gates.mae_metric)
+    if recorded not in (None, "", "None") and version.tags.get("data_version") == current_data_version:
+        return float(recorded), f"tag of version {version.version}"
+    if remeasure is None:
+        if recorded in (None, "", "None"):
+            return None, f"version {version.version} has no {gates.mae_metric} tag"
+        return float(recorded), f"tag of version {version.version} (data version {version.tags.get('data_version')})"
+    value = remeasure(f"models:/{version.name}/{version.version}")
+    return value, f"re-measured version {version.version} on data {current_data_version}"
+
+
+def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, gates: Gates, data_version_tag: str,
+                       model_name: str = "headpose", remeasure=None, example_image=None) -> dict[str, Any]:
+    """Register ``row``'s ONNX (+ checkpoint) as a new version of ``model_name`` and set its alias.
+
+    ``checkpoint`` is a headpose Checkpoint (logged as ``checkpoint.pt`` beside the ONNX) or None.
+    Returns a report: version, alias given, reason, the champion before and after.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    from headpose.deploy.pyfunc import log_pyfunc_model
+    from headpose.training.checkpoint import save_checkpoint
+
+    onnx_path = Path(onnx_path)
+    if not onnx_path.is_file():
+        raise HeadposeError(f"{onnx_path}: candidate ONNX not found; run `kedro run --pipelines export`")
+    client = MlflowClient()
+    previous = current_champion(client, model_name)
+    reference_mae, reference_source = champion_mae(previous, gates, data_version_tag, remeasure)
+    promote, reason = promotion_decision(row, reference_mae, gates)
+
+    started = mlflow.active_run() is None
+    run = mlflow.start_run(run_name=f"register-{row['name']}") if started else mlflow.active_run()
+    try:
+        with tempfile.TemporaryDirectory(prefix="headpose-register-") as tmp:
+            checkpoint_path = None
+            if checkpoint is not None:
+                checkpoint_path = Path(tmp) / "checkpoint.pt"
+                save_checkpoint(checkpoint, checkpoint_path)
+            info = log_pyfunc_model(onnx_path, checkpoint_path, registered_model_name=model_name,
+                                    example_image=example_image)
+    finally:
+        if started:
+            mlflow.end_run()
+    version = int(info.registered_model_version)
+    tags = {key: row.get(key) for key in TAG_KEYS}
+    tags.update(artifact=row["name"], data_version=data_version_tag, onnx_file=onnx_path.name, run_id=run.info.run_id,
+                promotion=CHAMPION if promote else CHALLENGER, promotion_reason=reason,
+                champion_reference=f"{reference_mae} ({reference_source})")
+    for key, value in tags.items():
+        client.set_model_version_tag(model_name, version, key, "None" if value is None else str(value))
+    # Last step, so any failure above leaves the current champion in place.
+    alias = CHAMPION if promote else CHALLENGER
+    client.set_registered_model_alias(model_name, alias, version)
+    log.info("registered %s version %s as %s: %s", model_name, version, alias, reason)
+    return {"model_name": model_name, "version": version, "alias": alias, "promoted": promote, "reason": reason,
+            "candidate": row["name"], "data_version": data_version_tag,
+            "previous_champion": None if previous is None else previous.version,
+            "champion": version if promote else (None if previous is None else previous.version),
+            "champion_reference_mae": reference_mae, "champion_reference": reference_source}
+
+
+def choose_candidate(rows: list[dict[str, Any]], preferred: str | None = None,
+                     backends: tuple[str, ...] = ("onnxruntime",)) -> tuple[dict[str, Any], str]:
+    """The benchmark row to register, and why.
+
+    ``preferred`` (the row named by the quantize stage's shipping decision) wins when it was
+    measured; otherwise the measured row of a deployable backend with the lowest MAE x latency
+    (degrees x ms) does.
+    """
+    deployable = [r for r in rows if r["backend"] in backends and not r["skipped"]
+                  and r.get("mae_synthetic") is not None and r.get("p50_ms") is not None]
+    if not deployable:
+        raise HeadposeError(f"no deployable artifact in the benchmark (backends {backends}); rows: "
+                            + ", ".join(f"{r['name']} ({r['skipped'] or r['backend']})" for r in rows))
+    matches = [r for r in deployable if r["name"] == preferred]
+    if matches:
+        return matches[0], f"the shipping decision names {preferred!r}"
+    if preferred is not None:
+        log.warning("the shipping decision names %r, which was not measured on %s; choosing by MAE x latency",
+                    preferred, backends)
+    best = min(deployable, key=lambda r: r["mae_synthetic"] * r["p50_ms"])
+    return best, (f"lowest MAE x latency ({best['mae_synthetic']:.3f} deg x {best['p50_ms']:.3f} ms) "
+                  f"among {len(deployable)} deployable artifacts")

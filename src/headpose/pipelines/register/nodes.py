@@ -1,0 +1,48 @@
+"""Register stage nodes: one candidate into the MLflow Model Registry, promoted only through the gates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from headpose.data.faceset import FaceSet
+from headpose.deploy.artifacts import parse_specs
+from headpose.deploy.benchmark import mae, row_name
+from headpose.deploy.registry import Gates, choose_candidate, data_version, register_candidate
+from headpose.deploy.runtime import load_model
+
+
+def register_model(rows: list[dict[str, Any]], test: FaceSet, register: dict[str, Any], export: dict[str, Any],
+                   **upstream) -> dict[str, Any]:
+    """Register the candidate ONNX (+ its PyTorch checkpoint) as model ``register.model_name``.
+
+    The candidate is the artifact named by the quantize stage's shipping decision when there is
+    one, else the ONNX artifact with the lowest MAE x latency in the benchmark. The report says
+    which alias it got (champion or challenger) and why.
+    """
+    shipping = upstream.pop("shipping_decision", None)
+    specs = {spec.name: spec for spec in parse_specs(export["models"], "export.models")}
+    candidate, why = choose_candidate(rows, shipped_row_name(shipping, specs))
+    sources = [spec for spec in specs.values() if row_name(spec.name, "pytorch") == candidate["source"]]
+    checkpoint = upstream.get(sources[0].dataset) if sources else None
+
+    def remeasure(model_uri: str) -> float:
+        model = load_model(model_uri, threads=None)
+        return mae(model.predict, test, model.input_size)
+
+    result = register_candidate(
+        candidate, Path(candidate["path"]), checkpoint, Gates.from_dict(register["gates"]),
+        data_version(Path.cwd(), register["data_version_path"]), register["model_name"],
+        remeasure=remeasure if register["remeasure_champion"] else None, example_image=test.images[0],
+    )
+    return {**result, "candidate_reason": why, "shipping_decision": shipping}
+
+
+def shipped_row_name(shipping: dict[str, Any] | None, specs: dict) -> str | None:
+    """The benchmark row of the artifact the shipping decision names (``ships``, or its catalog ``dataset``)."""
+    if not shipping:
+        return None
+    for spec in specs.values():
+        if spec.name == shipping.get("ships") or spec.dataset == shipping.get("dataset"):
+            return row_name(spec.name, "onnxruntime")
+    return None

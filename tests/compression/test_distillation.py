@@ -1,0 +1,112 @@
+import copy
+
+import pytest
+import torch
+
+from headpose.angles import NUM_BINS, angle_to_bin
+from headpose.compression.distillation import DistillationObjective, DistillConfig, set_bn_momentum
+from headpose.errors import ConfigError
+from headpose.models import create_model
+from headpose.training.config import LossConfig, TrainConfig
+from headpose.training.loop import fit
+from tests.conftest import make_faceset
+
+SIZE = 32
+
+
+def _batch(n: int = 4) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    angles = torch.rand(n, 3, generator=g) * 120 - 60
+    return {
+        "image": torch.randn(n, 3, SIZE, SIZE, generator=g),
+        "angles": angles,
+        "bins": torch.from_numpy(angle_to_bin(angles.numpy())),
+    }
+
+
+def _teacher() -> torch.nn.Module:
+    torch.manual_seed(1)
+    return create_model("hopenet", backbone="mobilenet_relu", width_mult=0.25).eval()
+
+
+def test_kd_term_is_zero_when_the_student_outputs_the_teachers_logits():
+    teacher, batch = _teacher(), _batch()
+    with torch.no_grad():
+        outputs = teacher(batch["image"])
+    loss, parts = DistillationObjective(teacher, LossConfig(), ratio=1.0, temperature=4.0)(outputs, batch)
+    assert parts["kd"].item() == pytest.approx(0.0, abs=1e-6)
+    assert loss.item() == pytest.approx(0.0, abs=1e-6)
+    assert "hard" not in parts
+
+
+def test_the_loss_mixes_kd_and_hard_label_terms_by_the_ratio():
+    teacher, batch = _teacher(), _batch()
+    outputs = {"logits": torch.randn(4, 3, NUM_BINS)}
+    outputs["angles"] = torch.zeros(4, 3)
+    loss, parts = DistillationObjective(
+        teacher, LossConfig(), ratio=0.25, temperature=2.0, expectation_weight=0.5
+    )(outputs, batch)
+    expected = 0.25 * parts["kd"] + 0.75 * parts["hard"] + 0.5 * parts["expectation"]
+    assert parts["kd"] > 0 and parts["hard"] > 0 and parts["expectation"] > 0
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_a_student_trains_from_the_teacher_and_the_teacher_is_untouched():
+    teacher = _teacher()
+    before = copy.deepcopy(teacher.state_dict())
+    faces = make_faceset(n=32, size=SIZE)
+    config = TrainConfig(
+        input_size=SIZE,
+        epochs=4,
+        batch_size=8,
+        lr=3e-3,
+        warmup_epochs=0,
+        threads=1,
+        early_stopping_patience=10,
+    )
+    torch.manual_seed(0)
+    student = create_model("hopenet", backbone="mobilenet_v3_small", width_mult=0.5)
+    objective = DistillationObjective(teacher, config.loss, ratio=0.7, temperature=4.0)
+    result = fit(student, faces, faces, config, objective=objective)
+    losses = [h["train_loss"] for h in result.history]
+    assert losses[-1] < losses[0]
+    assert "train_kd" in result.history[0] and "train_hard" in result.history[0]
+    assert not teacher.training
+    for key, value in teacher.state_dict().items():
+        torch.testing.assert_close(value, before[key], rtol=0, atol=0)
+
+
+def test_students_inherit_the_teachers_recipe_and_input_size_with_the_shared_budget():
+    config = DistillConfig.from_dict(
+        {
+            "students": {"student": {"name": "hopenet", "backbone": "mobilenet_v3_small"}},
+            "train": {"epochs": 2, "lr": 0.002},
+        }
+    )
+    meta = {"input_size": 48, "train_config": TrainConfig(epochs=9, lr=0.1, seed=3).to_dict()}
+    train = config.student_train_config("student", meta)
+    assert (train.input_size, train.epochs, train.lr, train.seed) == (48, 2, 0.002, 3)
+    assert train.model == {"name": "hopenet", "backbone": "mobilenet_v3_small"}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{"teacher": "best"}, {"ratio": 1.5}, {"temperature": 0}, {"scratch_baseline": "nobody"}, {"unknown": 1}],
+)
+def test_bad_distill_configs_are_rejected(raw):
+    with pytest.raises(ConfigError):
+        DistillConfig.from_dict({"students": {"student": {"name": "hopenet"}}, **raw})
+
+
+def test_logit_distillation_needs_binned_models():
+    teacher = create_model("sixd", backbone="mobilenet_v3_small").eval()
+    outputs = {"angles": torch.zeros(4, 3), "rotation": torch.eye(3).expand(4, 3, 3)}
+    with pytest.raises(ConfigError, match="binned"):
+        DistillationObjective(teacher, LossConfig(), ratio=0.5, temperature=2.0)(outputs, _batch())
+
+
+def test_student_batchnorm_momentum_can_be_raised_for_short_budgets():
+    model = create_model("hopenet", backbone="mobilenet_v3_small")
+    assert {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {0.01}
+    set_bn_momentum(model, 0.1)
+    assert {m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {0.1}

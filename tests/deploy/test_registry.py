@@ -1,0 +1,132 @@
+"""Promotion gates on a real MLflow sqlite registry, and the pyfunc served from models:/headpose@champion."""
+
+import json
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from headpose.data.preprocess import to_model_input
+from headpose.deploy.pyfunc import encode_image
+from headpose.deploy.registry import Gates, choose_candidate, data_version, promotion_decision, register_candidate
+from headpose.deploy.runtime import load_model, onnx_predictor, resolve_model_uri
+from headpose.errors import HeadposeError
+
+GATES = Gates(mae_tolerance_deg=0.1, latency_budget_ms=5.0)
+
+
+def row(name, mae, p50):
+    return {"name": name, "backend": "onnxruntime", "precision": "fp32", "mae_synthetic": mae, "mae_real": None,
+            "p50_ms": p50, "p99_ms": p50 * 1.5, "macs": 1000, "params": 100, "size_bytes": 10, "skipped": None,
+            "source": "tiny_pytorch"}
+
+
+def champion_version(client):
+    return client.get_model_version_by_alias("headpose", "champion").version
+
+
+def test_gates_promote_only_better_or_equal_and_fast_enough(mlflow_registry, tiny_artifacts):
+    client, onnx, ckpt = MlflowClient(), tiny_artifacts.onnx_path, tiny_artifacts.checkpoint
+
+    first = register_candidate(row("a", 5.0, 1.0), onnx, ckpt, GATES, "dvc:1")
+    assert first["alias"] == "champion" and first["previous_champion"] is None
+    assert champion_version(client) == first["version"]
+
+    worse = register_candidate(row("b", 6.0, 0.5), onnx, ckpt, GATES, "dvc:1")
+    assert worse["alias"] == "challenger" and not worse["promoted"]
+    assert "worse than the champion's 5.000 deg" in worse["reason"]
+    tags = client.get_model_version("headpose", worse["version"]).tags
+    assert tags["promotion"] == "challenger" and tags["promotion_reason"] == worse["reason"]
+    assert tags["mae_synthetic"] == "6.0" and tags["backend"] == "onnxruntime" and tags["data_version"] == "dvc:1"
+
+    slow = register_candidate(row("c", 4.0, 9.0), onnx, ckpt, GATES, "dvc:1")
+    assert slow["alias"] == "challenger" and "exceeds the latency budget 5.000 ms" in slow["reason"]
+    assert champion_version(client) == first["version"]  # the champion kept its alias through both
+
+    within_tolerance = register_candidate(row("d", 5.05, 1.0), onnx, ckpt, GATES, "dvc:1")
+    assert within_tolerance["alias"] == "champion" and champion_version(client) == within_tolerance["version"]
+    assert client.get_model_version_by_alias("headpose", "challenger").version == slow["version"]
+
+
+def test_a_failed_registration_leaves_the_champion_in_place(mlflow_registry, tiny_artifacts, tmp_path):
+    first = register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, None, GATES, "dvc:1")
+    with pytest.raises(HeadposeError, match="candidate ONNX not found"):
+        register_candidate(row("b", 1.0, 0.1), tmp_path / "missing.onnx", None, GATES, "dvc:1")
+    assert champion_version(MlflowClient()) == first["version"]
+
+
+def test_champion_from_other_data_is_remeasured_before_comparing(mlflow_registry, tiny_artifacts):
+    art = tiny_artifacts
+    register_candidate(row("a", 0.5, 1.0), art.onnx_path, None, GATES, "dvc:old")
+    measured = []
+
+    def remeasure(uri):
+        model = load_model(uri, threads=None)  # a real download from the registry
+        measured.append(uri)
+        predicted = model.predict(to_model_input(art.test.images, model.input_size))
+        return float(np.abs(predicted - art.test.angles).mean())
+
+    result = register_candidate(row("b", 100.0, 1.0), art.onnx_path, None, GATES, "dvc:new", remeasure=remeasure)
+    assert measured == ["models:/headpose/1"]
+    assert "re-measured version 1" in result["champion_reference"]
+    # The old tag (0.5 deg) would have blocked it; re-measured, the same network is as good as itself.
+    assert result["champion_reference_mae"] > 1.0
+
+
+def test_pyfunc_champion_predicts_angles_from_base64_images_and_cli_uri_resolves(mlflow_registry, tiny_artifacts):
+    art = tiny_artifacts
+    register_candidate(row("a", 5.0, 1.0), art.onnx_path, art.checkpoint, GATES, "dvc:1",
+                       example_image=art.test.images[0])
+    model = mlflow.pyfunc.load_model("models:/headpose@champion")
+    images = art.test.images[:4]
+    out = model.predict(pd.DataFrame({"image": [encode_image(im) for im in images]}))
+    assert list(out.columns) == ["yaw", "pitch", "roll"] and len(out) == 4
+    expected = onnx_predictor(art.onnx_path).predict(to_model_input(images, 32))
+    np.testing.assert_allclose(out.to_numpy(), expected, atol=1e-4)  # PNG is lossless: same pixels, same angles
+
+    local = resolve_model_uri("models:/headpose@champion")
+    assert local.suffix == ".onnx" and local.read_bytes() == art.onnx_path.read_bytes()
+    files = {p.name for p in local.parent.rglob("*")}
+    assert "checkpoint.pt" in files  # the PyTorch checkpoint travels with the registered version
+
+
+def test_bad_request_images_are_rejected_with_the_row(mlflow_registry, tiny_artifacts):
+    register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, None, GATES, "dvc:1")
+    model = mlflow.pyfunc.load_model("models:/headpose@champion")
+    with pytest.raises(Exception, match="row 1"):
+        model.predict(pd.DataFrame({"image": [encode_image(tiny_artifacts.test.images[0]), "bm90IGFuIGltYWdl"]}))
+
+
+def test_decision_without_numbers_is_not_promoted():
+    assert promotion_decision({"name": "x", "mae_synthetic": None, "p50_ms": 1.0}, None, GATES) == (
+        False, "candidate x has no measured mae_synthetic/p50_ms")
+
+
+def test_candidate_is_the_shipped_artifact_else_best_mae_times_latency():
+    rows = [row("big", 4.0, 4.0), row("small", 5.0, 1.0), {**row("trt", 1.0, 0.1), "backend": "tensorrt"},
+            {**row("skipped", 1.0, 0.1), "skipped": "no GPU"}]
+    assert choose_candidate(rows)[0]["name"] == "small"
+    assert choose_candidate(rows, preferred="big")[0]["name"] == "big"
+    assert choose_candidate(rows, preferred="unknown")[0]["name"] == "small"
+
+
+def test_data_version_comes_from_dvc_lock_else_git_else_unknown(tmp_path):
+    assert data_version(tmp_path) == "unknown"
+    (tmp_path / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  data:\n    cmd: kedro run --pipelines data\n    outs:\n"
+        "    - path: data/05_model_input/train\n      md5: aaa.dir\n"
+        "    - path: data/05_model_input/test\n      md5: 3f2c.dir\n")
+    assert data_version(tmp_path) == "dvc:3f2c.dir"
+
+
+def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts, capsys):
+    from headpose.cli import main
+
+    register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, None, GATES, "dvc:1")
+    capsys.readouterr()
+    assert main(["benchmark", "--model", "models:/headpose@champion", "--repeats", "3", "--seconds", "0.05"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["backend"] == "onnxruntime" and result["model"].endswith(tiny_artifacts.onnx_path.name)
+    assert result["p50_ms"] > 0 and result["throughput"] > 0

@@ -1,0 +1,88 @@
+import json
+
+import mlflow
+import onnx
+import pytest
+
+from headpose.compression.quantization import count_qdq
+from headpose.flops import count_macs
+from headpose.training.checkpoint import load_checkpoint
+
+QUANTIZED = [
+    "student_fp32",
+    "student_int8_cpu",
+    "student_int8_trt",
+    "student_relu_fp32",
+    "student_relu_int8_cpu",
+    "student_relu_int8_trt",
+    "student_relu_int8_qat",
+]
+
+
+def _latest_run_metrics() -> dict[str, float]:
+    run = max(
+        mlflow.search_runs(experiment_names=["headpose"], output_format="list"),
+        key=lambda r: r.info.start_time,
+    )
+    return run.data.metrics
+
+
+@pytest.fixture(scope="module")
+def trained(kedro_project, run_pipeline):
+    run_pipeline("data")
+    run_pipeline("train")
+    return kedro_project
+
+
+def test_prune_pipeline_shrinks_the_teacher_for_real_and_logs_the_figures(trained, run_pipeline):
+    run_pipeline("prune")
+    models = trained / "data" / "06_models"
+    teacher, pruned = load_checkpoint(models / "teacher.pt"), load_checkpoint(models / "pruned.pt")
+    assert count_macs(pruned.model, pruned.input_size) <= 0.6 * count_macs(teacher.model, teacher.input_size)
+    assert pruned.model.head.out_features == teacher.model.head.out_features
+    report = json.loads((trained / "data" / "08_reporting" / "prune_report.json").read_text())
+    assert report["gate"]["passed"] and report["macs_ratio"] <= 0.6
+    assert report["pruned"]["torch_latency_median_ms"] > 0
+    metrics = _latest_run_metrics()
+    assert metrics["prune.pruned.macs"] == report["pruned"]["macs"]
+    assert {"prune.teacher.mae", "prune.pruned.mae", "prune.summary.torch_speedup"} <= set(metrics)
+
+
+def test_distill_pipeline_trains_students_with_and_without_the_teacher(trained, run_pipeline):
+    run_pipeline("distill")
+    models = trained / "data" / "06_models"
+    for name in ("student", "student_relu", "student_scratch"):
+        checkpoint = load_checkpoint(models / f"{name}.pt")
+        assert checkpoint.input_size == 32
+    assert load_checkpoint(models / "student.pt").meta["parent"] == "pruned"
+    report = json.loads((trained / "data" / "08_reporting" / "distill_report.json").read_text())
+    comparison = report["distilled_vs_scratch"]
+    assert comparison["gain_deg"] == pytest.approx(comparison["scratch_mae"] - comparison["distilled_mae"])
+    assert report["models"]["student"]["macs"] < report["models"]["teacher"]["macs"]
+    metrics = _latest_run_metrics()
+    assert {
+        "distill.student.mae",
+        "distill.student_relu.mae",
+        "distill.student_scratch.mae",
+        "distill.distill_gain_deg",
+        "distill.student.train.val_mae",
+    } <= set(metrics)
+
+
+def test_quantize_pipeline_writes_int8_models_and_a_measured_shipping_decision(trained, run_pipeline):
+    run_pipeline("quantize")
+    quantized = trained / "data" / "06_models" / "quantized"
+    for name in QUANTIZED:
+        model = onnx.load(str(quantized / f"{name}.onnx"))
+        has_qdq = count_qdq(model)["QuantizeLinear"] > 0
+        assert has_qdq == ("int8" in name), name
+    decision = json.loads((trained / "data" / "08_reporting" / "shipping_decision.json").read_text())
+    assert decision["ships"] in {"student", "student_relu", *QUANTIZED}
+    assert decision["precision"] in ("fp32", "int8") and decision["reason"]
+    for verdict in decision["int8_verdicts"]:
+        if verdict["name"] == decision["ships"]:
+            assert verdict["eligible"] and verdict["speedup_vs_parent"] > 1
+    assert (trained / "data" / "08_reporting" / "quantize_latency_vs_mae.png").stat().st_size > 10_000
+    metrics = _latest_run_metrics()
+    for name in ("student", "student_relu_int8_cpu", "student_relu_int8_qat"):
+        assert metrics[f"quantize.{name}.latency_ms"] > 0 and f"quantize.{name}.mae" in metrics

@@ -1,0 +1,101 @@
+"""Slice test: export -> build -> benchmark -> register on the tiny profile, with a real MLflow registry."""
+
+import json
+
+import mlflow
+import pytest
+from kedro.framework.session import KedroSession
+from mlflow import MlflowClient
+
+from headpose.deploy.benchmark import ROW_FIELDS
+from headpose.deploy.tensorrt_build import tensorrt_unavailable_reason
+from headpose.pipeline_registry import STAGES
+from headpose.pipelines.export.pipeline import UPSTREAM
+
+pytestmark = pytest.mark.slow
+DEPLOY = ("export", "build", "benchmark", "register")
+BEFORE = [stage for stage in STAGES if stage not in DEPLOY]  # data, train, and the registered compression stages
+
+
+def stages_to_run(project) -> list[str]:
+    """The upstream stages from the first one whose outputs (that deploy reads) are missing."""
+    needed = {"test_faces": "data", **{entry: stage for entry, stage in UPSTREAM.items() if stage in STAGES}}
+    with KedroSession.create(project_path=project, env="test") as session:
+        catalog = session.load_context().catalog
+        missing = {stage for entry, stage in needed.items() if not catalog.exists(entry)}
+    return BEFORE[min(map(BEFORE.index, missing)):] if missing else []
+
+
+@pytest.fixture(scope="module")
+def run_stage(run_pipeline):
+    def run(stage: str, params: dict | None = None) -> None:
+        # kedro-mlflow leaves a session's run active in this process; a later session would log
+        # into it (and refuse changed params), so each stage gets its own run as under `kedro run`.
+        while mlflow.active_run():
+            mlflow.end_run()
+        run_pipeline(stage, params)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def deployed(kedro_project, run_stage):
+    for stage in [*stages_to_run(kedro_project), *DEPLOY]:  # reuses upstream outputs of earlier slice tests
+        run_stage(stage)
+    return kedro_project / "data"
+
+
+def test_export_writes_checked_onnx_within_parity_tolerance(deployed):
+    report = json.loads((deployed / "08_reporting" / "onnx_parity.json").read_text())
+    teacher = report["models"]["teacher"]
+    assert teacher["parity"]["max_abs_diff_deg"] <= 0.01 and teacher["input_size"] == 32
+    assert (deployed / "06_models" / "onnx" / "teacher.onnx").stat().st_size == teacher["size_bytes"]
+    for item in report["missing"]:  # artifacts of stages not registered are reported, not fatal
+        assert "not produced by any registered pipeline" in item["reason"]
+
+
+def test_build_records_why_each_engine_was_skipped(deployed):
+    report = json.loads((deployed / "08_reporting" / "tensorrt_build.json").read_text())
+    reason = tensorrt_unavailable_reason()
+    if reason is None:
+        pytest.skip("TensorRT and a CUDA GPU are present: engines are built")
+    assert report["engines"] and all(e["status"] == "skipped" and e["reason"] for e in report["engines"].values())
+    assert report["engines"]["teacher_fp16"]["reason"] == reason
+    assert not list((deployed / "06_models" / "tensorrt").glob("*.engine"))
+
+
+def test_benchmark_measures_every_artifact_and_reports_the_rest(deployed):
+    rows = json.loads((deployed / "08_reporting" / "benchmark.json").read_text())
+    by_name = {r["name"]: r for r in rows}
+    for row in rows:
+        assert set(ROW_FIELDS) <= set(row)
+    for name in ("teacher_pytorch", "teacher_onnx"):
+        row = by_name[name]
+        assert row["skipped"] is None and row["p50_ms"] > 0 and row["mae_synthetic"] > 0 and row["mae_real"] is None
+        assert set(row["throughput"]) == {"1", "8"} and row["params"] > 0 and row["macs"] > 0
+    assert by_name["teacher_fp16_trt"]["skipped"] or tensorrt_unavailable_reason() is None
+    table = (deployed / "08_reporting" / "benchmark.md").read_text().strip().splitlines()
+    assert len(table) == 2 + len(rows)
+    assert (deployed / "08_reporting" / "benchmark_latency_vs_mae.png").stat().st_size > 5_000
+
+    runs = mlflow.search_runs(experiment_names=["headpose"], output_format="list")
+    run = next(r for r in runs if "benchmark.teacher_onnx.p50_ms" in r.data.metrics)
+    assert run.data.metrics["benchmark.teacher_onnx.p50_ms"] == pytest.approx(by_name["teacher_onnx"]["p50_ms"])
+    logged = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "reports")}
+    assert {"reports/benchmark.json", "reports/benchmark.md"} <= logged
+
+
+def test_register_promotes_the_first_candidate_and_gates_a_slow_one(deployed, run_stage):
+    first = json.loads((deployed / "08_reporting" / "registration.json").read_text())
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias("headpose", "champion")
+    assert first["alias"] == "champion" and int(champion.version) == first["version"]
+    assert champion.tags["artifact"] == first["candidate"] and champion.tags["promotion"] == "champion"
+    assert float(champion.tags["mae_synthetic"]) > 0 and champion.tags["data_version"] == first["data_version"]
+    if "quantize" in STAGES:  # the quantize stage's shipping decision picks the candidate
+        assert first["candidate_reason"].startswith("the shipping decision names")
+
+    run_stage("register", {"register": {"gates": {"latency_budget_ms": 1e-6}}})
+    second = json.loads((deployed / "08_reporting" / "registration.json").read_text())
+    assert second["alias"] == "challenger" and "exceeds the latency budget" in second["reason"]
+    assert int(client.get_model_version_by_alias("headpose", "champion").version) == first["version"]

@@ -1,0 +1,50 @@
+"""The ``headpose`` command line."""
+
+import json
+
+import onnx
+import pytest
+from onnx import TensorProto, helper
+
+from headpose.cli import main
+from headpose.models import create_model
+from headpose.training.checkpoint import Checkpoint, save_checkpoint
+
+
+@pytest.fixture
+def tiny_onnx(tmp_path):
+    """A real ONNX graph with a dynamic batch and a fixed 8x8 input: angles = per-channel means."""
+    x = helper.make_tensor_value_info("image", TensorProto.FLOAT, ["batch", 3, 8, 8])
+    y = helper.make_tensor_value_info("angles", TensorProto.FLOAT, ["batch", 3])
+    node = helper.make_node("ReduceMean", ["image"], ["angles"], axes=[2, 3], keepdims=0)
+    graph = helper.make_graph([node], "mean", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    path = tmp_path / "tiny.onnx"
+    onnx.save(model, path)
+    return path
+
+
+def test_benchmark_prints_latency_and_throughput_of_an_onnx_file(tiny_onnx, tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["benchmark", "--model", str(tiny_onnx), "--threads", "1", "--batch", "4", "--repeats", "5",
+                 "--seconds", "0.05", "--json", str(out)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result == json.loads(out.read_text())
+    assert result["backend"] == "onnxruntime" and result["batch"] == 4 and result["input_size"] == 8
+    assert 0 < result["p50_ms"] <= result["p99_ms"] and result["throughput"] > 0
+    assert result["size_bytes"] == tiny_onnx.stat().st_size
+
+
+def test_benchmark_runs_a_checkpoint_on_pytorch(tmp_path, capsys):
+    path = tmp_path / "tiny.pt"
+    model = create_model("hopenet", backbone="mobilenet_relu", width_mult=0.25)
+    save_checkpoint(Checkpoint(model, {"input_size": 32}), path)
+    assert main(["benchmark", "--model", str(path), "--repeats", "3", "--seconds", "0.05"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["backend"] == "pytorch" and result["threads"] == 1 and result["p50_ms"] > 0
+
+
+def test_benchmark_of_a_missing_model_is_a_clear_error(tmp_path, capsys):
+    assert main(["benchmark", "--model", str(tmp_path / "nope.onnx")]) == 2
+    assert "nope.onnx: model file not found" in capsys.readouterr().err

@@ -1,0 +1,147 @@
+"""`headpose predict` end to end: images, folders, video, bad input and exit codes."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from headpose.cli import main
+from tests.inference.conftest import CLIP, export_tiny_onnx, read_video, render_head_turn, write_video
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> str:
+    return str(export_tiny_onnx(tmp_path_factory.getbasetemp() / "tiny_headpose.onnx"))
+
+
+@pytest.fixture(scope="module")
+def heads():
+    return render_head_turn(n=6, yaw_range=(-30, 30))
+
+
+def save(path, rgb):
+    cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return path
+
+
+def run(capsys, *argv):
+    code = main(["predict", *map(str, argv), "--quiet"])
+    captured = capsys.readouterr()
+    # the summary is the last stdout line (a logging handler left by an earlier Kedro session may print too)
+    return code, (json.loads(captured.out.strip().splitlines()[-1]) if code == 0 else None), captured.err
+
+
+def rows(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_image_with_boxes(tmp_path, capsys, model, heads):
+    frames, boxes = heads
+    image = save(tmp_path / "head.png", frames[0])
+    # Keyed by the path as given on the command line.
+    (tmp_path / "boxes.json").write_text(json.dumps({str(image): [boxes[0].tolist()]}))
+    code, summary, _ = run(capsys, image, "--model", model, "--boxes", tmp_path / "boxes.json",
+                           "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
+    assert code == 0 and summary["faces"] == 1 and summary["failures"] == []
+    (row,) = rows(tmp_path / "p.jsonl")
+    assert row["file"] == str(image) and row["frame"] == 0 and row["detector"] == "boxes"
+    assert all(isinstance(row[k], float) for k in ("yaw", "pitch", "roll", "confidence"))
+    drawn = cv2.imread(str(tmp_path / "out" / "head.png"))
+    assert drawn.shape == cv2.imread(str(image)).shape
+    changed = np.abs(drawn.astype(int) - cv2.imread(str(image)).astype(int)).sum(-1) > 60
+    assert changed.sum() > 50  # axes and box drawn
+
+
+def test_folder_reports_bad_files_and_keeps_going(tmp_path, capsys, caplog, model, heads):
+    frames, boxes = heads
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    save(folder / "a.jpg", frames[1])
+    save(folder / "sub" / "b.png", frames[2])
+    (folder / "broken.jpg").write_bytes(b"definitely not a jpeg")
+    save(folder / "empty.png", np.full((64, 64, 3), 90, np.uint8))
+    (folder / "notes.txt").write_text("ignored")
+    keyed = {"a.jpg": [boxes[1].tolist()], "sub/b.png": [boxes[2].tolist()]}  # relative to the folder
+    (tmp_path / "boxes.json").write_text(json.dumps(keyed))
+    code, summary, _ = run(capsys, folder, "--model", model, "--boxes", tmp_path / "boxes.json",
+                             "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
+    assert code == 0
+    assert summary["frames"] == 4 and summary["faces"] == 2
+    failed = {f["file"]: f["error"] for f in summary["failures"]}
+    assert set(failed) == {str(folder / "broken.jpg"), str(folder / "empty.png")}
+    assert "unreadable image" in failed[str(folder / "broken.jpg")]
+    assert "no face" in failed[str(folder / "empty.png")]
+    assert "broken.jpg" in caplog.text  # failures are also logged as warnings (stderr in a terminal)
+    files = [r["file"] for r in rows(tmp_path / "p.jsonl")]
+    assert files == [str(folder / "a.jpg"), str(folder / "sub" / "b.png")]
+    assert (tmp_path / "out" / "a.jpg").is_file() and (tmp_path / "out" / "sub" / "b.png").is_file()
+    assert not (tmp_path / "out" / "empty.png").exists()
+
+
+def test_folder_of_face_crops_with_the_whole_image_detector(tmp_path, capsys, model):
+    from headpose.synth.generate import generate
+
+    faces = generate(dict(num_images=3, image_size=64, seed=1), workers=1, progress=False)
+    for i, image in enumerate(faces.images):
+        save(tmp_path / f"crop{i}.png", image)
+    code, summary, _ = run(capsys, tmp_path, "--model", model, "--detector", "whole",
+                           "--json", tmp_path / "p.jsonl")
+    assert code == 0 and summary["faces"] == 3
+    assert [r["box"] for r in rows(tmp_path / "p.jsonl")] == [[0.0, 0.0, 64.0, 64.0]] * 3
+
+
+def test_video_with_boxes_writes_every_frame(tmp_path, capsys, model, heads):
+    frames, boxes = heads
+    video = write_video(tmp_path / "turn.mp4", frames)
+    (tmp_path / "boxes.json").write_text(json.dumps({str(i): [b.tolist()] for i, b in enumerate(boxes)}))
+    code, summary, _ = run(capsys, video, "--model", model, "--boxes", tmp_path / "boxes.json", "--no-smooth",
+                           "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
+    assert code == 0 and summary["frames"] == summary["faces"] == len(frames) and not summary["smoothing"]
+    assert [r["frame"] for r in rows(tmp_path / "p.jsonl")] == list(range(len(frames)))
+    assert len(read_video(tmp_path / "out" / "turn_pose.mp4")) == len(frames)
+
+
+def test_real_frame_with_the_dlib_detector(tmp_path, capsys, model):
+    if not CLIP.is_file():
+        pytest.skip(f"{CLIP} is not available")
+    capture = cv2.VideoCapture(str(CLIP))
+    _, bgr = capture.read()
+    capture.release()
+    cv2.imwrite(str(tmp_path / "person.jpg"), bgr)
+    code, summary, _ = run(capsys, tmp_path / "person.jpg", "--model", model, "--json", tmp_path / "p.jsonl")
+    assert code == 0 and summary["faces"] == 1 and summary["detector"] == "dlib"
+    assert summary["crop_mapping"] == {"scale": 1.0, "shift": [0.0, 0.06], "margin": 0.25}
+
+
+def test_huge_image_is_refused_or_downscaled_with_boxes_in_original_pixels(tmp_path, capsys, model, heads):
+    frames, boxes = heads
+    big = cv2.resize(frames[0], None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)  # 768 x 576
+    image = save(tmp_path / "big.png", big)
+    (tmp_path / "boxes.json").write_text(json.dumps({"big.png": [(boxes[0] * 4).tolist()]}))
+    common = ["--model", model, "--boxes", tmp_path / "boxes.json", "--max-pixels", 100_000]
+    code, _, err = run(capsys, image, *common, "--on-large", "refuse")
+    assert code == 2 and "max_pixels" in err and "big.png" in err
+    code, summary, _ = run(capsys, image, *common, "--json", tmp_path / "p.jsonl")
+    assert code == 0
+    (row,) = rows(tmp_path / "p.jsonl")
+    np.testing.assert_allclose(row["box"], boxes[0] * 4, atol=1.0)
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda d, m: [d / "missing.jpg", "--model", m], "input not found"),
+    (lambda d, m: [d / "x.jpg", "--model", d / "missing.onnx"], "model file not found"),
+    (lambda d, m: [d / "x.jpg", "--model", m, "--camera", "0"], "exactly one of INPUT"),
+    (lambda d, m: ["--model", m, "--camera", "97"], "camera 97 could not be opened"),
+    (lambda d, m: [d / "x.jpg", "--model", m], "no face found by the dlib detector"),
+    (lambda d, m: [d / "notes.txt", "--model", m], "not an image"),
+    (lambda d, m: [d / "empty", "--model", m], "folder holds no images"),
+])
+def test_usage_errors_exit_2_with_a_clear_message(tmp_path, capsys, model, make_args, message):
+    save(tmp_path / "x.jpg", np.full((120, 160, 3), 128, np.uint8))
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, *make_args(tmp_path, model), "--json", tmp_path / "p.jsonl")
+    assert code == 2
+    assert message in err
+    assert not (tmp_path / "p.jsonl").exists()
