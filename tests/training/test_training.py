@@ -69,3 +69,10 @@ def test_ddp_with_two_cpu_processes_trains():
     assert len(losses) == 2 and losses[-1] < losses[0]
     assert checkpoint.input_size == 32
     assert np.isfinite(result.best_val_mae)
+
+
+def test_the_time_budget_stops_training_inside_a_long_epoch():
+    train, val = make_faceset(n=64, seed=5), make_faceset(n=8, seed=6)
+    config = TrainConfig.from_dict({**TINY, "epochs": 3, "batch_size": 4, "max_minutes": 1e-6})
+    result = fit(create_model(**config.model), train, val, config)
+    assert len(result.history) == 1  # stopped after the first step, evaluated, and did not start epoch 2

@@ -107,6 +107,15 @@ def fit(
     result = TrainResult(model=model)
     best_state, stale, images_seen, train_seconds = copy.deepcopy(model.state_dict()), 0, 0, 0.0
     start = time.perf_counter()
+
+    def over_budget() -> bool:
+        expired = bool(config.max_minutes) and time.perf_counter() - start > 60 * config.max_minutes
+        if dist.is_initialized():  # rank 0 decides, or ranks would stop at different steps and hang
+            flag = torch.tensor([float(expired)], device=device)
+            dist.broadcast(flag, src=0)
+            expired = bool(flag.item())
+        return expired
+
     for epoch in range(1, config.epochs + 1):
         epoch_start = time.perf_counter()
         if sampler is not None:
@@ -114,6 +123,7 @@ def fit(
         dataset.set_epoch(epoch)
         wrapped.train()
         totals: dict[str, float] = {}
+        steps = 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", disable=not _is_main(), leave=False)
         for batch in bar:
             batch = {k: v.to(device, non_blocking=True) for k, v in batch.items()}
@@ -126,11 +136,14 @@ def fit(
             scaler.update()
             scheduler.step()
             images_seen += len(batch["image"])
+            steps += 1
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + float(v)
             bar.set_postfix(loss=f"{loss.item():.3f}")
+            if over_budget():  # checked per step: on a slow machine one epoch can outlast the budget
+                break
         train_seconds += time.perf_counter() - epoch_start
-        metrics = {f"train_{k}": v / steps_per_epoch for k, v in totals.items()}
+        metrics = {f"train_{k}": v / max(1, steps) for k, v in totals.items()}
         val_pred = predict_faceset(torch_predictor(model, device), val, config.input_size)
         metrics.update({f"val_{k}": v for k, v in pose_metrics(val_pred, val.angles).items() if k != "n"})
         metrics["lr"] = scheduler.get_last_lr()[0]
@@ -148,7 +161,7 @@ def fit(
             if stale >= config.early_stopping_patience:
                 log.info("early stopping: no val MAE improvement for %d epochs", stale)
                 break
-        if config.max_minutes and time.perf_counter() - start > 60 * config.max_minutes:
+        if over_budget():
             log.info("stopping: %.1f-minute training budget used", config.max_minutes)
             break
     model.load_state_dict(best_state)
