@@ -11,7 +11,8 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from headpose.data.faceset import FaceSet  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Real test data (not in git): aflw2000-dev/ (AFLW2000-3D format) and video/. Tests that need it skip without it.
+TEST_DATA = Path(os.environ.get("HEADPOSE_TEST_DATA", Path(__file__).resolve().parents[1] / "data" / "01_raw"))
 
 
 def make_faceset(n: int = 24, size: int = 32, subjects: int = 6, seed: int = 0) -> FaceSet:
@@ -31,7 +32,7 @@ def tiny_faceset() -> FaceSet:
 
 @pytest.fixture
 def aflw2000_dev() -> Path:
-    root = SHARED_DATA / "aflw2000-dev"
+    root = TEST_DATA / "aflw2000-dev"
     if not root.is_dir():
-        pytest.skip("../shared/data/aflw2000-dev is not available")
+        pytest.skip(f"{root} is not available (set HEADPOSE_TEST_DATA)")
     return root

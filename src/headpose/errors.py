@@ -1,5 +1,9 @@
 """Errors that name the file and the problem, so users can fix their input."""
 
+from collections.abc import Mapping
+from dataclasses import fields
+from typing import Any
+
 
 class HeadposeError(Exception):
     """Base class: every error the library raises on bad input or configuration."""
@@ -15,3 +19,11 @@ class ConfigError(HeadposeError):
 
 class GateError(HeadposeError):
     """A compression or promotion step lost more accuracy than its budget allows."""
+
+
+def reject_unknown_keys(section: str, raw: Mapping[str, Any], config_type: type) -> None:
+    """Raise ConfigError naming every key of ``raw`` that dataclass ``config_type`` has no field for."""
+    known = sorted(f.name for f in fields(config_type))
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{section}: unknown keys {unknown}; known keys are {known}")

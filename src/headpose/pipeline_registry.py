@@ -2,7 +2,18 @@
 
 from kedro.pipeline import Pipeline
 
-from headpose.pipelines import benchmark, build, data, distill, export, prune, quantize, register, train
+from headpose.pipelines import (
+    benchmark,
+    build,
+    data,
+    distill,
+    distill_baseline,
+    export,
+    prune,
+    quantize,
+    register,
+    train,
+)
 
 # Stage order is the DAG order (DESIGN.md §3); dvc.yaml has one stage per entry.
 STAGES = {
@@ -21,4 +32,6 @@ STAGES = {
 def register_pipelines() -> dict[str, Pipeline]:
     pipelines = {name: create() for name, create in STAGES.items()}
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    # Not in the default DAG: the same student trained without a teacher (run after `distill`).
+    pipelines["distill_baseline"] = distill_baseline.create_pipeline()
     return pipelines

@@ -101,5 +101,5 @@ def test_latency_percentiles_are_ordered_and_counted():
 
 
 def test_settings_reject_unknown_keys():
-    with pytest.raises(ConfigError, match="unknown settings"):
+    with pytest.raises(ConfigError, match="unknown keys"):
         BenchmarkSettings.from_dict({"thread": 1})

@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 
 MODEL_SIZE = 48
 FRAME_W, FRAME_H, HEAD_SIZE, HEAD_AT = 192, 144, 96, (48, 24)  # the head crop is pasted at (x, y)
-CLIP = SHARED_DATA / "video" / "head_turning_400x300.mp4"
+CLIP = TEST_DATA / "video" / "head_turning_400x300.mp4"
 
 
 def export_tiny_onnx(path: Path) -> Path:

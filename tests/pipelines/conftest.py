@@ -4,6 +4,7 @@ import os
 import shutil
 from pathlib import Path
 
+import mlflow
 import pytest
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -34,6 +35,10 @@ def kedro_project(tmp_path_factory):
 @pytest.fixture(scope="session")
 def run_pipeline(kedro_project):
     def run(name: str, params: dict | None = None) -> None:
+        # kedro-mlflow leaves a session's run active in this process; a later session would log
+        # into it (and refuse changed params), so each pipeline gets its own run as under `kedro run`.
+        while mlflow.active_run():
+            mlflow.end_run()
         with KedroSession.create(project_path=kedro_project, env="test", runtime_params=params or {}) as session:
             session.run(pipeline_names=[name])
 

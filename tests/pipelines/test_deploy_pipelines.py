@@ -27,21 +27,9 @@ def stages_to_run(project) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def run_stage(run_pipeline):
-    def run(stage: str, params: dict | None = None) -> None:
-        # kedro-mlflow leaves a session's run active in this process; a later session would log
-        # into it (and refuse changed params), so each stage gets its own run as under `kedro run`.
-        while mlflow.active_run():
-            mlflow.end_run()
-        run_pipeline(stage, params)
-
-    return run
-
-
-@pytest.fixture(scope="module")
-def deployed(kedro_project, run_stage):
+def deployed(kedro_project, run_pipeline):
     for stage in [*stages_to_run(kedro_project), *DEPLOY]:  # reuses upstream outputs of earlier slice tests
-        run_stage(stage)
+        run_pipeline(stage)
     return kedro_project / "data"
 
 
@@ -85,7 +73,7 @@ def test_benchmark_measures_every_artifact_and_reports_the_rest(deployed):
     assert {"reports/benchmark.json", "reports/benchmark.md"} <= logged
 
 
-def test_register_promotes_the_first_candidate_and_gates_a_slow_one(deployed, run_stage):
+def test_register_promotes_the_first_candidate_and_gates_a_slow_one(deployed, run_pipeline):
     first = json.loads((deployed / "08_reporting" / "registration.json").read_text())
     client = MlflowClient()
     champion = client.get_model_version_by_alias("headpose", "champion")
@@ -95,7 +83,7 @@ def test_register_promotes_the_first_candidate_and_gates_a_slow_one(deployed, ru
     if "quantize" in STAGES:  # the quantize stage's shipping decision picks the candidate
         assert first["candidate_reason"].startswith("the shipping decision names")
 
-    run_stage("register", {"register": {"gates": {"latency_budget_ms": 1e-6}}})
+    run_pipeline("register", {"register": {"gates": {"latency_budget_ms": 1e-6}}})
     second = json.loads((deployed / "08_reporting" / "registration.json").read_text())
     assert second["alias"] == "challenger" and "exceeds the latency budget" in second["reason"]
     assert int(client.get_model_version_by_alias("headpose", "champion").version) == first["version"]

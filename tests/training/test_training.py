@@ -76,3 +76,14 @@ def test_the_time_budget_stops_training_inside_a_long_epoch():
     config = TrainConfig.from_dict({**TINY, "epochs": 3, "batch_size": 4, "max_minutes": 1e-6})
     result = fit(create_model(**config.model), train, val, config)
     assert len(result.history) == 1  # stopped after the first step, evaluated, and did not start epoch 2
+
+
+def test_the_step_budget_ends_training_where_the_cosine_schedule_ends():
+    train, val = make_faceset(n=64, seed=5), make_faceset(n=8, seed=6)
+    config = TrainConfig.from_dict({**TINY, "epochs": 5, "batch_size": 4, "max_steps": 20,
+                                    "early_stopping_patience": 10})
+    result = fit(create_model(**config.model), train, val, config)
+    assert len(result.history) == 2  # 16 steps per epoch: epoch 2 stops after its 4th step
+    assert result.history[-1]["lr"] == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ConfigError, match="train.max_steps"):
+        TrainConfig.from_dict({**TINY, "max_steps": 0})

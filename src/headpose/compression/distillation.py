@@ -12,14 +12,14 @@ the student sees, so :func:`headpose.training.loop.fit` trains students unchange
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
 
 from headpose import losses
-from headpose.errors import ConfigError
+from headpose.errors import ConfigError, reject_unknown_keys
 from headpose.training.config import LossConfig, TrainConfig
 from headpose.training.objective import Objective
 
@@ -46,11 +46,7 @@ class DistillConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DistillConfig:
         raw = dict(raw or {})
-        unknown = sorted(set(raw) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(
-                f"distill: unknown keys {unknown}; known keys are {sorted(f.name for f in fields(cls))}"
-            )
+        reject_unknown_keys("distill", raw, cls)
         config = cls(**raw)
         config.validate()
         return config

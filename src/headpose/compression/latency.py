@@ -1,12 +1,11 @@
 """Measured latency at batch 1 on a fixed number of threads: the proof that compression pays.
 
-Figures are the median and 99th percentile of ``runs`` timed calls after ``warmup`` untimed ones.
+Figures are percentiles (headpose.timing.latency_ms) of ``runs`` timed calls after ``warmup`` untimed ones.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,22 +13,7 @@ import torch
 from torch import nn
 
 from headpose.deploy.runtime import onnx_session
-
-
-def _summary(seconds: list[float]) -> dict[str, float]:
-    ms = np.asarray(seconds) * 1e3
-    return {"median_ms": float(np.median(ms)), "p99_ms": float(np.percentile(ms, 99)), "runs": float(len(ms))}
-
-
-def _time_calls(call: Callable[[], object], runs: int, warmup: int) -> dict[str, float]:
-    for _ in range(warmup):
-        call()
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return _summary(seconds)
+from headpose.timing import latency_ms, time_calls
 
 
 def torch_latency(
@@ -43,7 +27,7 @@ def torch_latency(
     x = torch.randn(1, 3, input_size, input_size)
     try:
         with torch.inference_mode():
-            return _time_calls(lambda: model(x), runs, warmup)
+            return latency_ms(time_calls(lambda: model(x), runs, warmup))
     finally:
         torch.set_num_threads(previous)
         model.train(was_training)
@@ -73,4 +57,4 @@ def onnx_latencies(
                 start = time.perf_counter()
                 session.run(None, feeds[name])
                 seconds[name].append(time.perf_counter() - start)
-    return {name: _summary(s) for name, s in seconds.items()}
+    return {name: latency_ms(s) for name, s in seconds.items()}

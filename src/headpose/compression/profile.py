@@ -23,7 +23,7 @@ def profile_model(
     return {
         "params": float(count_params(model)),
         "macs": float(count_macs(model, input_size)),
-        "torch_latency_median_ms": timing["median_ms"],
+        "torch_latency_median_ms": timing["p50_ms"],
         "torch_latency_p99_ms": timing["p99_ms"],
         **{k: metrics[k] for k in ("mae", "yaw", "pitch", "roll")},
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader
 
 from headpose.data.faceset import FaceSet
 from headpose.data.torch_dataset import FaceDataset
-from headpose.errors import ConfigError
+from headpose.errors import ConfigError, reject_unknown_keys
 from headpose.flops import count_macs, count_params
 from headpose.training.config import TrainConfig
 from headpose.training.loop import fit
@@ -49,11 +49,7 @@ class PruneConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PruneConfig:
         raw = dict(raw or {})
-        unknown = sorted(set(raw) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(
-                f"prune: unknown keys {unknown}; known keys are {sorted(f.name for f in fields(cls))}"
-            )
+        reject_unknown_keys("prune", raw, cls)
         config = cls(**raw)
         config.validate()
         return config

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import types
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -23,7 +23,7 @@ from torch import nn
 
 from headpose.compression.pruning import head_modules
 from headpose.data.faceset import FaceSet
-from headpose.errors import ConfigError
+from headpose.errors import ConfigError, reject_unknown_keys
 from headpose.training.config import TrainConfig
 from headpose.training.loop import TrainResult, fit
 
@@ -37,11 +37,7 @@ class QATConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> QATConfig:
         raw = dict(raw or {})
-        unknown = sorted(set(raw) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigError(
-                f"quantize.qat: unknown keys {unknown}; known keys are {sorted(f.name for f in fields(cls))}"
-            )
+        reject_unknown_keys("quantize.qat", raw, cls)
         return cls(**raw)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from headpose.data.faceset import FaceSet
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.runtime import onnx_predictor
-from headpose.errors import ConfigError
+from headpose.errors import ConfigError, reject_unknown_keys
 from headpose.evaluation import pose_metrics, predict_faceset
 
 log = logging.getLogger(__name__)
@@ -86,19 +86,14 @@ class PTQConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PTQConfig:
         raw = dict(raw or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"quantize.ptq: unknown keys {unknown}; known keys are {sorted(known)}")
+        reject_unknown_keys("quantize.ptq", raw, cls)
         variants = raw.pop("variants", None)
         config = cls(**raw)
         if variants is not None:
             config.variants = {}
             for name, spec in variants.items():
                 spec = dict(spec or {})
-                bad = sorted(set(spec) - {f.name for f in fields(Variant)})
-                if bad:
-                    raise ConfigError(f"quantize.ptq.variants.{name}: unknown keys {bad}")
+                reject_unknown_keys(f"quantize.ptq.variants.{name}", spec, Variant)
                 config.variants[name] = Variant(**spec)
         if config.calibration_method not in _CALIBRATION:
             raise ConfigError(

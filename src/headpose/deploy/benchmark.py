@@ -27,8 +27,9 @@ from tqdm.auto import tqdm
 
 from headpose.data.faceset import FaceSet
 from headpose.data.preprocess import to_model_input
-from headpose.errors import ConfigError
+from headpose.errors import ConfigError, reject_unknown_keys
 from headpose.evaluation import Predictor, pose_metrics, predict_faceset
+from headpose.timing import latency_ms, time_calls
 
 ROW_FIELDS = ("name", "backend", "precision", "path", "source", "input_size", "threads", "params", "macs",
               "size_bytes", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "throughput", "mae_synthetic", "mae_real",
@@ -59,10 +60,7 @@ class BenchmarkSettings:
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> BenchmarkSettings:
-        unknown = set(params) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"benchmark: unknown settings {sorted(unknown)}; "
-                              f"known: {sorted(cls.__dataclass_fields__)}")
+        reject_unknown_keys("benchmark.settings", params, cls)
         params = dict(params)
         if "batch_sizes" in params:
             params["batch_sizes"] = tuple(int(b) for b in params["batch_sizes"])
@@ -100,22 +98,9 @@ def torch_threads(threads: int | None) -> Iterator[None]:
         torch.set_num_threads(previous)
 
 
-def percentiles_ms(seconds: list[float]) -> dict[str, float]:
-    ms = np.asarray(seconds) * 1000.0
-    return {"p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean())}
-
-
 def measure_latency(predict: Predictor, batch: np.ndarray, warmup: int, repeats: int) -> dict[str, float]:
     """Percentiles of the wall time of ``predict(batch)`` over ``repeats`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        predict(batch)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        predict(batch)
-        times.append(time.perf_counter() - start)
-    return percentiles_ms(times)
+    return latency_ms(time_calls(lambda: predict(batch), repeats, warmup))
 
 
 def measure_throughput(predict: Predictor, batch: np.ndarray, seconds: float) -> float:

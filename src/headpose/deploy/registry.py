@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from headpose.errors import ConfigError, HeadposeError
+from headpose.errors import ConfigError, HeadposeError, reject_unknown_keys
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +35,7 @@ class Gates:
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> Gates:
-        unknown = set(params) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ConfigError(f"register.gates: unknown keys {sorted(unknown)}; "
-                              f"known: {sorted(cls.__dataclass_fields__)}")
+        reject_unknown_keys("register.gates", params, cls)
         gates = cls(**params)
         if gates.mae_tolerance_deg < 0 or gates.latency_budget_ms <= 0:
             raise ConfigError(f"register.gates: need mae_tolerance_deg >= 0 and latency_budget_ms > 0, got {gates}")

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from headpose.errors import ConfigError, HeadposeError
+from headpose.errors import ConfigError, HeadposeError, reject_unknown_keys
 from headpose.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,7 @@ class BuildSettings:
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> BuildSettings:
-        known = set(cls.__dataclass_fields__)
-        unknown = set(params) - known
-        if unknown:
-            raise ConfigError(f"build: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+        reject_unknown_keys("build", params, cls)
         return cls(**params)
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from headpose.errors import ConfigError
+from headpose.errors import ConfigError, reject_unknown_keys
 
 
 @dataclass
@@ -30,7 +30,8 @@ class TrainConfig:
     weight_decay: float = 1e-4
     warmup_epochs: float = 0.5
     early_stopping_patience: int = 5
-    max_minutes: float | None = None   # wall-clock budget: stop after the epoch that crosses it
+    max_steps: int | None = None       # optimiser-step budget; the cosine schedule ends there
+    max_minutes: float | None = None   # wall-clock safety cap: stop at the step that crosses it
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"               # auto | cpu | cuda | cuda:N
@@ -43,14 +44,9 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
         raw = dict(raw or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"train: unknown keys {unknown}; known keys are {sorted(known)}")
+        reject_unknown_keys("train", raw, cls)
         loss_raw = dict(raw.pop("loss", {}) or {})
-        loss_known = {f.name for f in fields(LossConfig)}
-        if set(loss_raw) - loss_known:
-            raise ConfigError(f"train.loss: unknown keys {sorted(set(loss_raw) - loss_known)}")
+        reject_unknown_keys("train.loss", loss_raw, LossConfig)
         config = cls(**raw, loss=LossConfig(**loss_raw))
         config.validate()
         return config
@@ -61,6 +57,7 @@ class TrainConfig:
             "epochs": isinstance(self.epochs, int) and self.epochs >= 1,
             "batch_size": isinstance(self.batch_size, int) and self.batch_size >= 1,
             "lr": isinstance(self.lr, (int, float)) and self.lr > 0,
+            "max_steps": self.max_steps is None or (isinstance(self.max_steps, int) and self.max_steps >= 1),
             "model": isinstance(self.model, dict) and isinstance(self.model.get("name"), str),
         }
         for key, ok in checks.items():

@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,6 +24,8 @@ from headpose.data.augment import AugmentConfig, build_augmentation
 from headpose.data.faceset import FaceSet
 from headpose.data.torch_dataset import FaceDataset
 from headpose.evaluation import pose_metrics, predict_faceset, torch_predictor
+from headpose.flops import count_macs, count_params
+from headpose.training.checkpoint import Checkpoint
 from headpose.training.config import TrainConfig
 from headpose.training.objective import Objective
 
@@ -38,6 +41,25 @@ class TrainResult:
     best_val_mae: float = math.inf
     seconds: float = 0.0
     images_per_second: float = 0.0
+
+    def summary(self) -> dict[str, float]:
+        return {"best_epoch": self.best_epoch, "best_val_mae": self.best_val_mae,
+                "train_seconds": self.seconds, "train_images_per_second": self.images_per_second}
+
+    def checkpoint(self, config: TrainConfig, **meta: Any) -> Checkpoint:
+        """The trained model with what produced it: input size, resolved config, summary, params, MACs."""
+        return Checkpoint(self.model, {
+            "input_size": config.input_size, "train_config": config.to_dict(), **self.summary(),
+            "params": count_params(self.model), "macs": count_macs(self.model, config.input_size), **meta})
+
+    def metrics_history(self) -> dict[str, list[dict[str, float]]]:
+        """Per-epoch metrics (step = epoch) and the summary (step 0), as kedro-mlflow's
+        MlflowMetricsHistoryDataset saves them."""
+        keys = sorted({k for h in self.history for k in h})
+        history = {k: [{"value": float(h[k]), "step": step} for step, h in enumerate(self.history, 1) if k in h]
+                   for k in keys}
+        history.update({k: [{"value": float(v), "step": 0}] for k, v in self.summary().items()})
+        return history
 
 
 def resolve_device(name: str) -> torch.device:
@@ -99,13 +121,16 @@ def fit(
     wrapped = torch.nn.parallel.DistributedDataParallel(model) if dist.is_initialized() else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = max(1, len(loader))
-    scheduler = cosine_with_warmup(optimizer, int(config.warmup_epochs * steps_per_epoch), config.epochs * steps_per_epoch)
+    total_steps = config.epochs * steps_per_epoch
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
+    scheduler = cosine_with_warmup(optimizer, int(config.warmup_epochs * steps_per_epoch), total_steps)
     use_amp = config.amp and device.type == "cuda"
     amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     result = TrainResult(model=model)
-    best_state, stale, images_seen, train_seconds = copy.deepcopy(model.state_dict()), 0, 0, 0.0
+    best_state, stale, images_seen, train_seconds, step = copy.deepcopy(model.state_dict()), 0, 0, 0.0, 0
     start = time.perf_counter()
 
     def over_budget() -> bool:
@@ -137,10 +162,11 @@ def fit(
             scheduler.step()
             images_seen += len(batch["image"])
             steps += 1
+            step += 1
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + float(v)
             bar.set_postfix(loss=f"{loss.item():.3f}")
-            if over_budget():  # checked per step: on a slow machine one epoch can outlast the budget
+            if step >= total_steps or over_budget():  # per step: one epoch can outlast the budget
                 break
         train_seconds += time.perf_counter() - epoch_start
         metrics = {f"train_{k}": v / max(1, steps) for k, v in totals.items()}
@@ -161,6 +187,8 @@ def fit(
             if stale >= config.early_stopping_patience:
                 log.info("early stopping: no val MAE improvement for %d epochs", stale)
                 break
+        if step >= total_steps:
+            break
         if over_budget():
             log.info("stopping: %.1f-minute training budget used", config.max_minutes)
             break

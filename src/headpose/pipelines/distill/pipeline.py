@@ -2,7 +2,7 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
-from headpose.pipelines.distill.nodes import compare_students, distill_student, train_scratch_student
+from headpose.pipelines.distill.nodes import compare_students, distill_student
 
 # Catalog entries of the students (keys of distill.students in parameters_distill.yml).
 STUDENTS = ("student", "student_relu")
@@ -22,12 +22,6 @@ def create_pipeline(**kwargs) -> Pipeline:
         )
     nodes += [
         Node(
-            train_scratch_student,
-            ["train_faces", "val_faces", "teacher_model", "params:distill"],
-            ["student_scratch_model", "student_scratch_training_history"],
-            name="train_student_scratch",
-        ),
-        Node(
             compare_students,
             {
                 "teacher_model": "teacher_model",
@@ -35,7 +29,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "test": "test_faces",
                 "distill": "params:distill",
                 **{key: f"{key}_model" for key in STUDENTS},
-                "scratch": "student_scratch_model",
             },
             ["distill_metrics", "distill_report", "distill_latency_vs_mae_plot"],
             name="compare_students",

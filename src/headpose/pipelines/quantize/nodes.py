@@ -144,7 +144,7 @@ def decide_shipping(
                 )
             )
     for name, row in rows.items():
-        row.update(latency_ms=timings[name]["median_ms"], latency_p99_ms=timings[name]["p99_ms"])
+        row.update(latency_ms=timings[name]["p50_ms"], latency_p99_ms=timings[name]["p99_ms"])
         if row["parent"]:
             row["gate"] = gate_record(
                 f"quantize.{name}", rows[row["parent"]]["mae"], row["mae"], quantize["max_drop_deg"]

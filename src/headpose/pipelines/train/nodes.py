@@ -20,24 +20,12 @@ def train_model(train: FaceSet, val: FaceSet, train_params: dict[str, Any], augm
     """Train the configured model (torchrun/DDP when ``distributed.nproc_per_node`` > 1)."""
     config = TrainConfig.from_dict({**train_params, "augment": augment})
     if config.distributed.get("nproc_per_node", 1) > 1:
-        checkpoint, result = train_distributed(train, val, config)
+        _, result = train_distributed(train, val, config)
     else:
         result = fit(create_model(**config.model), train, val, config)
-        checkpoint = Checkpoint(result.model, {"input_size": config.input_size, "train_config": config.to_dict()})
-    checkpoint.meta.update(
-        best_epoch=result.best_epoch,
-        best_val_mae=result.best_val_mae,
-        train_seconds=result.seconds,
-        train_images_per_second=result.images_per_second,
-        params=count_params(checkpoint.model),
-        macs=count_macs(checkpoint.model, config.input_size),
-    )
-    history = {
-        key: [{"value": float(h[key]), "step": step} for step, h in enumerate(result.history, 1) if key in h]
-        for key in result.history[0]
-    }
-    summary = {k: checkpoint.meta[k] for k in ("best_val_mae", "train_seconds", "train_images_per_second", "params", "macs")}
-    history.update({k: [{"value": float(v), "step": 0}] for k, v in summary.items()})
+    checkpoint = result.checkpoint(config)
+    history = result.metrics_history()
+    history.update({k: [{"value": float(checkpoint.meta[k]), "step": 0}] for k in ("params", "macs")})
     return checkpoint, history
 
 
