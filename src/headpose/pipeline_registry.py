@@ -15,7 +15,7 @@ from headpose.pipelines import (
     train,
 )
 
-# Stage order is the DAG order (DESIGN.md §3); dvc.yaml has one stage per entry.
+# Stage order is the DAG order; dvc.yaml has one stage per entry.
 STAGES = {
     "data": data.create_pipeline,
     "train": train.create_pipeline,
