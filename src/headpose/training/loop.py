@@ -130,7 +130,8 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp and amp_dtype == torch.float16)
 
     result = TrainResult(model=model)
-    best_state, stale, images_seen, train_seconds, step = copy.deepcopy(model.state_dict()), 0, 0, 0.0, 0
+    best_state, stale, images_seen, train_seconds = copy.deepcopy(model.state_dict()), 0, 0, 0.0
+    global_step = 0
     start = time.perf_counter()
 
     def over_budget() -> bool:
@@ -162,11 +163,11 @@ def fit(
             scheduler.step()
             images_seen += len(batch["image"])
             steps += 1
-            step += 1
+            global_step += 1
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + float(v)
             bar.set_postfix(loss=f"{loss.item():.3f}")
-            if step >= total_steps or over_budget():  # per step: one epoch can outlast the budget
+            if global_step >= total_steps or over_budget():  # per step: one epoch can outlast the budget
                 break
         train_seconds += time.perf_counter() - epoch_start
         metrics = {f"train_{k}": v / max(1, steps) for k, v in totals.items()}
@@ -187,7 +188,7 @@ def fit(
             if stale >= config.early_stopping_patience:
                 log.info("early stopping: no val MAE improvement for %d epochs", stale)
                 break
-        if step >= total_steps:
+        if global_step >= total_steps:
             break
         if over_budget():
             log.info("stopping: %.1f-minute training budget used", config.max_minutes)
