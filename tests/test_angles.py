@@ -53,3 +53,16 @@ def test_bins_cover_minus_99_to_99_in_3_degree_steps():
 
 def test_geodesic_of_a_90_degree_turn():
     assert angles.geodesic_deg(angles.euler_to_matrix(0, 0, 0), angles.euler_to_matrix(90, 0, 0)) == pytest.approx(90)
+
+
+@pytest.mark.parametrize("ypr", [(95, 20, 10), (-97, -40, 60), (30, 0, 0)])
+def test_the_equivalent_triple_is_the_same_rotation_on_the_other_yaw_branch(ypr):
+    other = angles.equivalent_euler(ypr)
+    assert np.allclose(angles.euler_to_matrix(*other), angles.euler_to_matrix(*ypr), atol=1e-9)
+    assert np.sign(other[0]) == np.sign(ypr[0]) and abs(other[0]) == pytest.approx(180 - abs(ypr[0]))
+
+
+def test_axis_angle_about_z_is_the_in_plane_rotation():
+    turn = angles.axis_angle_to_matrix(np.array([0.0, 0.0, 2.0]), 30.0)
+    assert np.allclose(turn, angles._rz(np.deg2rad(30.0)), atol=1e-12)
+    assert angles.geodesic_deg(np.eye(3), angles.axis_angle_to_matrix(np.array([1.0, -2.0, 0.5]), 7.0)) == pytest.approx(7.0)

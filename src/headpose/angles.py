@@ -58,6 +58,26 @@ def matrix_to_euler(rotation: np.ndarray) -> np.ndarray:
     return np.rad2deg(np.stack([-b, -a, -c], -1))
 
 
+def equivalent_euler(ypr: np.ndarray) -> np.ndarray:
+    """The other (yaw, pitch, roll) triple of the same rotation: yaw mirrored about +-90 deg, pitch and
+    roll turned by 180 deg (wrapped to [-180, 180)). Labels past |yaw| = 90 are this branch."""
+    ypr = np.asarray(ypr, np.float64)
+    yaw = np.where(ypr[..., 0] >= 0, 180.0, -180.0) - ypr[..., 0]
+    other = np.stack([yaw, ypr[..., 1] + 180.0, ypr[..., 2] + 180.0], -1)
+    return (other + 180.0) % 360.0 - 180.0
+
+
+def axis_angle_to_matrix(axis: np.ndarray, angle_deg) -> np.ndarray:
+    """Rotation matrices (..., 3, 3) turning by ``angle_deg`` about ``axis`` (..., 3) (Rodrigues)."""
+    axis = np.asarray(axis, np.float64)
+    axis = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
+    x, y, z = np.moveaxis(axis, -1, 0)
+    zero = np.zeros_like(x)
+    k = np.stack([zero, -z, y, z, zero, -x, -y, x, zero], -1).reshape(*x.shape, 3, 3)
+    a = np.deg2rad(np.asarray(angle_deg, np.float64))[..., None, None]
+    return np.eye(3) + np.sin(a) * k + (1.0 - np.cos(a)) * k @ k
+
+
 def aflw_pose_para_to_ypr(pose_para: np.ndarray) -> np.ndarray:
     """AFLW2000-3D / 300W-LP ``Pose_Para[:3]`` (pitch, yaw, roll in radians) -> (yaw, pitch, roll) degrees."""
     pitch, yaw, roll = np.rad2deg(np.asarray(pose_para, np.float64)[..., :3]).T

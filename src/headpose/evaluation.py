@@ -13,7 +13,13 @@ import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from headpose.angles import euler_to_matrix, geodesic_deg
+from headpose.angles import (
+    axis_angle_to_matrix,
+    equivalent_euler,
+    euler_to_matrix,
+    geodesic_deg,
+    matrix_to_euler,
+)
 from headpose.data.faceset import FaceSet
 from headpose.data.preprocess import to_model_input
 
@@ -61,6 +67,28 @@ def pose_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     metrics["geodesic_mean"] = geo.mean()
     metrics["geodesic_median"] = float(np.median(geo))
     return {k: float(v) for k, v in metrics.items()}
+
+
+def euler_mae_floor(true: np.ndarray, geodesic_error_deg: float, seed: int = 0) -> float:
+    """Mean Euler MAE on the labels ``true`` (N, 3) of a model whose every prediction is off by exactly
+    ``geodesic_error_deg`` of rotation, about a random axis (read on the Euler branch nearest the label).
+
+    Near +-90 deg yaw, pitch and roll stop being separable (gimbal lock): there a small rotation error
+    is a large Euler error. On a label set rich in profile poses this says what Euler MAE a given
+    rotation accuracy can reach at best.
+    """
+    true = np.asarray(true, np.float64)
+    if not len(true):
+        return 0.0
+    axes = np.random.default_rng(seed).normal(size=true.shape)
+    off = axis_angle_to_matrix(axes, np.full(len(true), geodesic_error_deg)) @ euler_to_matrix(*true.T)
+    pred = matrix_to_euler(off)
+
+    def abs_err(p: np.ndarray) -> np.ndarray:
+        return np.abs((p - true + 180.0) % 360.0 - 180.0)
+
+    err, err_other = abs_err(pred), abs_err(equivalent_euler(pred))
+    return float(np.where((err.sum(-1) <= err_other.sum(-1))[:, None], err, err_other).mean())
 
 
 def error_vs_angle_figure(pred: np.ndarray, true: np.ndarray, title: str = "") -> Figure:

@@ -13,6 +13,8 @@ def test_train_pipeline_saves_a_reloadable_teacher_and_logs_epochs(kedro_project
     assert checkpoint.meta["train_config"]["epochs"] == 2
     report = json.loads((kedro_project / "data" / "08_reporting" / "teacher_evaluation.json").read_text())
     assert report["metrics"]["synthetic"]["n"] > 0 and report["macs"] > 0
+    floor = report["euler_mae_floor"]["synthetic"]
+    assert 0 < floor["geodesic_1deg"] < floor["geodesic_3deg"]
     assert (kedro_project / "data" / "08_reporting" / "teacher_error_vs_angle.png").stat().st_size > 10_000
 
     client = mlflow.MlflowClient()
