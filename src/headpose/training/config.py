@@ -16,7 +16,7 @@ class LossConfig:
     large_angle_threshold_deg: float = 45.0
     large_angle_weight: float = 2.0    # samples beyond the threshold count this many times
     geodesic_weight: float = 1.0       # rotation-matrix models
-    param_weight: float = 1.0          # 3DMM: regression of shape/expression parameters
+    param_weight: float = 0.1          # 3DMM: regression of shape/expression parameters (1.0 swamps the pose)
     param_regularization: float = 1e-3  # 3DMM: L2 pull of predicted parameters toward the mean face
 
 
