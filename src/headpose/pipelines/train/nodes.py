@@ -40,7 +40,7 @@ def evaluate_model(checkpoint: Checkpoint, test: FaceSet, real_test: FaceSet, na
     metrics, predictions = evaluate_sets(torch_predictor(checkpoint.model), checkpoint.input_size, {"synthetic": test, "real": real_test})
     report = {"model": checkpoint.model.spec, "params": count_params(checkpoint.model), "macs": count_macs(checkpoint.model, checkpoint.input_size), "metrics": metrics,
               # what Euler MAE a rotation error of 1/2/3/5 deg alone would cost on each label set
-              "euler_mae_floor": {name: {f"geodesic_{g}deg": euler_mae_floor(faceset.angles, g) for g in (1, 2, 3, 5)}
-                                  for name, faceset in (("synthetic", test), ("real", real_test)) if len(faceset)}}
+              "euler_mae_floor": {set_name: {f"geodesic_{g}deg": euler_mae_floor(faceset.angles, g) for g in (1, 2, 3, 5)}
+                                  for set_name, faceset in (("synthetic", test), ("real", real_test)) if len(faceset)}}
     figure = error_vs_angle_figure(predictions["synthetic"], test.angles, title=f"{name}: synthetic test")
     return as_mlflow_metrics(metrics), report, figure
