@@ -58,13 +58,17 @@ def matrix_to_euler(rotation: np.ndarray) -> np.ndarray:
     return np.rad2deg(np.stack([-b, -a, -c], -1))
 
 
+def wrap_deg(angles_deg) -> np.ndarray:
+    """Angles in degrees wrapped to [-180, 180)."""
+    return (np.asarray(angles_deg, np.float64) + 180.0) % 360.0 - 180.0
+
+
 def equivalent_euler(ypr: np.ndarray) -> np.ndarray:
     """The other (yaw, pitch, roll) triple of the same rotation: yaw mirrored about +-90 deg, pitch and
     roll turned by 180 deg (wrapped to [-180, 180)). Labels past |yaw| = 90 are this branch."""
     ypr = np.asarray(ypr, np.float64)
     yaw = np.where(ypr[..., 0] >= 0, 180.0, -180.0) - ypr[..., 0]
-    other = np.stack([yaw, ypr[..., 1] + 180.0, ypr[..., 2] + 180.0], -1)
-    return (other + 180.0) % 360.0 - 180.0
+    return wrap_deg(np.stack([yaw, ypr[..., 1] + 180.0, ypr[..., 2] + 180.0], -1))
 
 
 def axis_angle_to_matrix(axis: np.ndarray, angle_deg) -> np.ndarray:

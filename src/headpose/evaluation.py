@@ -19,6 +19,7 @@ from headpose.angles import (
     euler_to_matrix,
     geodesic_deg,
     matrix_to_euler,
+    wrap_deg,
 )
 from headpose.data.faceset import FaceSet
 from headpose.data.preprocess import to_model_input
@@ -83,11 +84,7 @@ def euler_mae_floor(true: np.ndarray, geodesic_error_deg: float, seed: int = 0) 
     axes = np.random.default_rng(seed).normal(size=true.shape)
     off = axis_angle_to_matrix(axes, np.full(len(true), geodesic_error_deg)) @ euler_to_matrix(*true.T)
     pred = matrix_to_euler(off)
-
-    def abs_err(p: np.ndarray) -> np.ndarray:
-        return np.abs((p - true + 180.0) % 360.0 - 180.0)
-
-    err, err_other = abs_err(pred), abs_err(equivalent_euler(pred))
+    err, err_other = np.abs(wrap_deg(pred - true)), np.abs(wrap_deg(equivalent_euler(pred) - true))
     return float(np.where((err.sum(-1) <= err_other.sum(-1))[:, None], err, err_other).mean())
 
 
