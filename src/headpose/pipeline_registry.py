@@ -10,6 +10,7 @@ from headpose.pipelines import (
     distill_baseline,
     export,
     prune,
+    pseudolabel,
     quantize,
     register,
     train,
@@ -34,4 +35,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     # Not in the default DAG: the same student trained without a teacher (run after `distill`).
     pipelines["distill_baseline"] = distill_baseline.create_pipeline()
+    # Not in the default DAG: teacher labels for unlabelled photos (run it with `--env real`).
+    pipelines["pseudolabel"] = pseudolabel.create_pipeline()
     return pipelines
