@@ -1,6 +1,7 @@
 """`headpose predict` end to end: images, folders, video, bad input and exit codes."""
 
 import json
+import logging
 
 import cv2
 import numpy as np
@@ -8,6 +9,17 @@ import pytest
 
 from headpose.cli import main
 from tests.inference.conftest import CLIP, export_tiny_onnx, read_video, render_head_turn, write_video
+
+
+@pytest.fixture(autouse=True)
+def plain_logging():
+    """Earlier Kedro sessions in this process leave a console log handler on stdout; the CLI's own
+    stdout is what these tests read, as a user sees it in a fresh process."""
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    root.handlers = []
+    yield
+    root.handlers = handlers
 
 
 @pytest.fixture(scope="module")
@@ -25,11 +37,18 @@ def save(path, rgb):
     return path
 
 
-def run(capsys, *argv):
-    code = main(["predict", *map(str, argv), "--quiet"])
+def run(capsys, tmp_path, *argv):
+    """Exit code, the machine summary (--summary-json), stderr; stdout holds the human summary."""
+    summary_path = tmp_path / "summary.json"
+    summary_path.unlink(missing_ok=True)
+    code = main(["predict", *map(str, argv), "--quiet", "--summary-json", str(summary_path)])
     captured = capsys.readouterr()
-    # the summary is the last stdout line (a logging handler left by an earlier Kedro session may print too)
-    return code, (json.loads(captured.out.strip().splitlines()[-1]) if code == 0 else None), captured.err
+    if code == 0:
+        assert "{" not in captured.out  # a human summary, not JSON
+        assert "outputs:" in captured.out
+    else:
+        assert not summary_path.exists()
+    return code, (json.loads(summary_path.read_text()) if code == 0 else None), captured.err
 
 
 def rows(path):
@@ -41,9 +60,11 @@ def test_image_with_boxes(tmp_path, capsys, model, heads):
     image = save(tmp_path / "head.png", frames[0])
     # Keyed by the path as given on the command line.
     (tmp_path / "boxes.json").write_text(json.dumps({str(image): [boxes[0].tolist()]}))
-    code, summary, _ = run(capsys, image, "--model", model, "--boxes", tmp_path / "boxes.json",
+    code, summary, _ = run(capsys, tmp_path, image, "--model", model, "--boxes", tmp_path / "boxes.json",
                            "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
-    assert code == 0 and summary["faces"] == 1 and summary["failures"] == []
+    assert code == 0 and summary["faces"] == 1 and summary["failures"] == 0
+    assert summary["failures_file"] == str(tmp_path / "out" / "failures.jsonl")
+    assert (tmp_path / "out" / "failures.jsonl").read_text() == ""
     (row,) = rows(tmp_path / "p.jsonl")
     assert row["file"] == str(image) and row["frame"] == 0 and row["detector"] == "boxes"
     assert all(isinstance(row[k], float) for k in ("yaw", "pitch", "roll", "confidence"))
@@ -64,11 +85,12 @@ def test_folder_reports_bad_files_and_keeps_going(tmp_path, capsys, caplog, mode
     (folder / "notes.txt").write_text("ignored")
     keyed = {"a.jpg": [boxes[1].tolist()], "sub/b.png": [boxes[2].tolist()]}  # relative to the folder
     (tmp_path / "boxes.json").write_text(json.dumps(keyed))
-    code, summary, _ = run(capsys, folder, "--model", model, "--boxes", tmp_path / "boxes.json",
-                             "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(capsys, tmp_path, folder, "--model", model, "--boxes", tmp_path / "boxes.json",
+                           "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
     assert code == 0
-    assert summary["frames"] == 4 and summary["faces"] == 2
-    failed = {f["file"]: f["error"] for f in summary["failures"]}
+    assert summary["frames"] == 4 and summary["faces"] == 2 and summary["failures"] == 2
+    assert summary["failures_file"] == str(tmp_path / "out" / "failures.jsonl")
+    failed = {f["file"]: f["error"] for f in rows(tmp_path / "out" / "failures.jsonl")}
     assert set(failed) == {str(folder / "broken.jpg"), str(folder / "empty.png")}
     assert "unreadable image" in failed[str(folder / "broken.jpg")]
     assert "no face" in failed[str(folder / "empty.png")]
@@ -85,7 +107,7 @@ def test_folder_of_face_crops_with_the_whole_image_detector(tmp_path, capsys, mo
     faces = generate(dict(num_images=3, image_size=64, seed=1), workers=1, progress=False)
     for i, image in enumerate(faces.images):
         save(tmp_path / f"crop{i}.png", image)
-    code, summary, _ = run(capsys, tmp_path, "--model", model, "--detector", "whole",
+    code, summary, _ = run(capsys, tmp_path, tmp_path, "--model", model, "--detector", "whole",
                            "--json", tmp_path / "p.jsonl")
     assert code == 0 and summary["faces"] == 3
     assert [r["box"] for r in rows(tmp_path / "p.jsonl")] == [[0.0, 0.0, 64.0, 64.0]] * 3
@@ -95,8 +117,8 @@ def test_video_with_boxes_writes_every_frame(tmp_path, capsys, model, heads):
     frames, boxes = heads
     video = write_video(tmp_path / "turn.mp4", frames)
     (tmp_path / "boxes.json").write_text(json.dumps({str(i): [b.tolist()] for i, b in enumerate(boxes)}))
-    code, summary, _ = run(capsys, video, "--model", model, "--boxes", tmp_path / "boxes.json", "--no-smooth",
-                           "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(capsys, tmp_path, video, "--model", model, "--boxes", tmp_path / "boxes.json",
+                           "--no-smooth", "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
     assert code == 0 and summary["frames"] == summary["faces"] == len(frames) and not summary["smoothing"]
     assert [r["frame"] for r in rows(tmp_path / "p.jsonl")] == list(range(len(frames)))
     assert len(read_video(tmp_path / "out" / "turn_pose.mp4")) == len(frames)
@@ -109,7 +131,8 @@ def test_real_frame_with_the_dlib_detector(tmp_path, capsys, model):
     _, bgr = capture.read()
     capture.release()
     cv2.imwrite(str(tmp_path / "person.jpg"), bgr)
-    code, summary, _ = run(capsys, tmp_path / "person.jpg", "--model", model, "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(capsys, tmp_path, tmp_path / "person.jpg", "--model", model, "--detector", "dlib",
+                           "--json", tmp_path / "p.jsonl")
     assert code == 0 and summary["faces"] == 1 and summary["detector"] == "dlib"
     assert summary["crop_mapping"] == {"scale": 1.0, "shift": [0.0, 0.06], "margin": 0.25}
 
@@ -120,9 +143,9 @@ def test_huge_image_is_refused_or_downscaled_with_boxes_in_original_pixels(tmp_p
     image = save(tmp_path / "big.png", big)
     (tmp_path / "boxes.json").write_text(json.dumps({"big.png": [(boxes[0] * 4).tolist()]}))
     common = ["--model", model, "--boxes", tmp_path / "boxes.json", "--max-pixels", 100_000]
-    code, _, err = run(capsys, image, *common, "--on-large", "refuse")
+    code, _, err = run(capsys, tmp_path, image, *common, "--on-large", "refuse")
     assert code == 2 and "max_pixels" in err and "big.png" in err
-    code, summary, _ = run(capsys, image, *common, "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(capsys, tmp_path, image, *common, "--json", tmp_path / "p.jsonl")
     assert code == 0
     (row,) = rows(tmp_path / "p.jsonl")
     np.testing.assert_allclose(row["box"], boxes[0] * 4, atol=1.0)
@@ -133,7 +156,9 @@ def test_huge_image_is_refused_or_downscaled_with_boxes_in_original_pixels(tmp_p
     (lambda d, m: [d / "x.jpg", "--model", d / "missing.onnx"], "model file not found"),
     (lambda d, m: [d / "x.jpg", "--model", m, "--camera", "0"], "exactly one of INPUT"),
     (lambda d, m: ["--model", m, "--camera", "97"], "camera 97 could not be opened"),
-    (lambda d, m: [d / "x.jpg", "--model", m], "no face found by the dlib detector"),
+    (lambda d, m: [d / "x.jpg", "--model", m], "no face found by the blazeface detector"),
+    (lambda d, m: [d / "x.jpg", "--model", m, "--detector", "dlib"], "no face found by the dlib detector"),
+    (lambda d, m: [d / "x.jpg", "--model", "mediapipe"], "is the MediaPipe teacher"),
     (lambda d, m: [d / "notes.txt", "--model", m], "not an image"),
     (lambda d, m: [d / "empty", "--model", m], "folder holds no images"),
 ])
@@ -141,7 +166,38 @@ def test_usage_errors_exit_2_with_a_clear_message(tmp_path, capsys, model, make_
     save(tmp_path / "x.jpg", np.full((120, 160, 3), 128, np.uint8))
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "empty").mkdir()
-    code, _, err = run(capsys, *make_args(tmp_path, model), "--json", tmp_path / "p.jsonl")
+    code, _, err = run(capsys, tmp_path, *make_args(tmp_path, model), "--json", tmp_path / "p.jsonl")
     assert code == 2
     assert message in err
+    (line,) = [line for line in err.splitlines() if line.startswith("headpose predict: error: ")]
+    assert message in line  # one line names the problem
     assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_real_photos_with_the_default_blazeface_detector(tmp_path, capsys, model, aflw2000_dev):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for path in sorted(aflw2000_dev.glob("*.jpg"))[:3]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    code, summary, _ = run(capsys, tmp_path, folder, "--model", model, "--json", tmp_path / "p.jsonl")
+    assert code == 0 and summary["detector"] == "blazeface" and summary["frames_with_faces"] == 3
+    assert summary["crop_mapping"] == {"scale": 0.93, "shift": [0.0, 0.05], "margin": 0.25}
+    assert summary["failures"] == 0 and summary["failures_file"] == str(tmp_path / "p.failures.jsonl")
+    assert all(r["detector"] == "blazeface" and 0.5 <= r["confidence"] <= 1 for r in rows(tmp_path / "p.jsonl"))
+
+
+def test_human_summary_and_failures_file_on_request(tmp_path, capsys, model, heads):
+    frames, boxes = heads
+    folder = tmp_path / "in"
+    folder.mkdir()
+    save(folder / "a.png", frames[0])
+    for i in range(7):
+        (folder / f"bad{i}.jpg").write_bytes(b"nope")
+    (tmp_path / "boxes.json").write_text(json.dumps({"a.png": [boxes[0].tolist()]}))
+    assert main(["predict", str(folder), "--model", model, "--boxes", str(tmp_path / "boxes.json"), "--quiet",
+                 "--failures", str(tmp_path / "bad.jsonl")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[0].startswith(f"8 images from {folder}: 1 face in 1 image, 7 failures (see {tmp_path / 'bad.jsonl'})")
+    assert "images/s" in out[2] and out[-1].startswith("outputs: none")
+    assert "bad3.jpg" not in "\n".join(out)  # failures are in the file, not on stdout
+    assert len(rows(tmp_path / "bad.jsonl")) == 7

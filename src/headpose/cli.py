@@ -1,4 +1,10 @@
-"""The ``headpose`` command line: evaluate models, benchmark them, and the synthetic-data benchmark."""
+"""The ``headpose`` command line: head pose of photos and videos, the MediaPipe teacher, evaluation,
+benchmarks, export and model information.
+
+Every ``--model`` takes ``pretrained`` (the model shipped in the package, the default), a file
+(.onnx, .pt checkpoint, TensorRT .engine) or a registry URI such as ``models:/headpose@champion``,
+read from the MLflow registry of the project's conf/base/mlflow.yml (MLFLOW_TRACKING_URI wins).
+"""
 
 from __future__ import annotations
 
@@ -7,39 +13,82 @@ import json
 import logging
 import os
 import sys
+from typing import Any
 
 import click
 
-from headpose.errors import HeadposeError
+from headpose.errors import ConfigError, HeadposeError
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 # Kedro imports `<package>.cli` and merges its `cli` group into `kedro`'s commands; we add none.
 cli = click.Group()
 
+TEACHER = "mediapipe"
+MODEL_HELP = "pretrained (default), a .onnx / .pt / .engine file, or models:/headpose@champion"
 
-def _emit(result: dict, json_out: str | None) -> None:
-    text = json.dumps(result, indent=None, sort_keys=True)
-    print(text)
-    if json_out:
+
+def _write_json(result: dict, path: str | None) -> None:
+    if path:
         from headpose.io import atomic_path
 
-        with atomic_path(json_out) as tmp:
-            tmp.write_text(text + "\n")
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(result, indent=None, sort_keys=True) + "\n")
 
+
+def _not_teacher(ref: str, command: str) -> str:
+    if ref == TEACHER:
+        raise ConfigError(f"--model {TEACHER} is the MediaPipe teacher; {command} needs a headpose model "
+                          "(use `headpose label` or `headpose evaluate --model mediapipe`)")
+    return ref
+
+
+# ----------------------------------------------------------------------------------------- evaluate
 
 def cmd_evaluate(args: argparse.Namespace) -> dict:
-    from headpose.data.aflw2000 import read_aflw2000
-    from headpose.deploy.runtime import load_model
-    from headpose.evaluation import pose_metrics, predict_faceset
-
     if args.dataset != "aflw2000":
         raise HeadposeError(f"--dataset {args.dataset}: only aflw2000 is supported by this command")
-    model = load_model(args.model, threads=args.threads)
-    faces, skipped = read_aflw2000(args.root, crop_size=128, protocol=args.protocol, on_bad_sample="skip")
-    pred = predict_faceset(model.predict, faces, model.input_size, progress=True)
-    return {**pose_metrics(pred, faces.angles), "skipped": int(len(skipped)), "model": str(model.path), "backend": model.backend}
+    if args.model == TEACHER:
+        from headpose.inference.label import evaluate_teacher
 
+        result = evaluate_teacher(args.root, args.protocol, calibrated=not args.no_calibration,
+                                  threads=args.threads or 1, progress=not args.quiet)
+        return {**result, "root": str(args.root), "protocol": args.protocol}
+
+    from headpose.data.aflw2000 import read_aflw2000
+    from headpose.deploy.runtime import load_model
+    from headpose.evaluation import mae_by_yaw_bucket, pose_metrics, predict_faceset
+
+    model = load_model(args.model, threads=args.threads)
+    faces, skipped = read_aflw2000(args.root, crop_size=128, protocol=args.protocol, on_bad_sample="skip",
+                                   progress=not args.quiet)
+    pred = predict_faceset(model.predict, faces, model.input_size, progress=not args.quiet)
+    return {**pose_metrics(pred, faces.angles), "buckets": mae_by_yaw_bucket(pred, faces.angles),
+            "skipped": int(len(skipped)), "model": str(model.path), "backend": model.backend,
+            "root": str(args.root), "protocol": args.protocol}
+
+
+def _deg(value: Any) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render_evaluate(r: dict) -> list[str]:
+    lines = [f"{r['model']} ({r['backend']}) on {r['root']}: {int(r['n'])} faces, {r['skipped']} skipped "
+             f"(protocol {r['protocol']})"]
+    if r.get("n"):
+        lines.append(f"MAE {r['mae']:.2f} deg (yaw {r['yaw']:.2f}, pitch {r['pitch']:.2f}, roll {r['roll']:.2f}); "
+                     f"geodesic mean {r['geodesic_mean']:.2f}, median {r['geodesic_median']:.2f} deg")
+    lines.append(f"{'|yaw| deg':>10} {'faces':>6} {'MAE':>6} {'yaw':>6} {'pitch':>6} {'roll':>6}")
+    for b in r["buckets"]:
+        lines.append(f"{b['bucket']:>10} {b['n']:>6} {_deg(b['mae']):>6} {_deg(b['yaw']):>6} "
+                     f"{_deg(b['pitch']):>6} {_deg(b['roll']):>6}")
+    if "calibrated" in r:
+        lines.append(f"teacher {r['teacher_version']}, " + ("calibrated yaw" if r["calibrated"]
+                                                           else "uncorrected yaw (--no-calibration)"))
+    return lines
+
+
+# ----------------------------------------------------------------------------------------- benchmark
 
 def cmd_benchmark(args: argparse.Namespace) -> dict:
     import numpy as np
@@ -47,7 +96,7 @@ def cmd_benchmark(args: argparse.Namespace) -> dict:
     from headpose.deploy.benchmark import measure_latency, measure_throughput
     from headpose.deploy.runtime import load_model
 
-    model = load_model(args.model, threads=args.threads)
+    model = load_model(_not_teacher(args.model, "benchmark"), threads=args.threads)
     size = model.input_size
     # Model input is ImageNet-normalised, so standard-normal noise has the right range and shape.
     batch = np.random.default_rng(0).standard_normal((args.batch, 3, size, size)).astype(np.float32)
@@ -63,6 +112,8 @@ def cmd_bench_synth(args: argparse.Namespace) -> dict:
     return benchmark(num_images=args.images, image_size=args.size)
 
 
+# ----------------------------------------------------------------------------------------- predict
+
 def cmd_predict(args: argparse.Namespace) -> dict:
     from headpose.inference.predict import PredictConfig, predict
     from headpose.inference.smoothing import SmoothingConfig
@@ -77,48 +128,125 @@ def cmd_predict(args: argparse.Namespace) -> dict:
         max_frames=args.max_frames, threads=args.threads, device=args.device, fourcc=args.fourcc,
         detect_workers=args.detect_workers,
     )
-    return predict(args.input, args.model, out_dir=args.out, jsonl=args.jsonl, camera=args.camera,
-                   config=config, progress=not args.quiet)
+    return predict(args.input, _not_teacher(args.model, "predict"), out_dir=args.out, jsonl=args.jsonl,
+                   camera=args.camera, config=config, progress=not args.quiet, failures=args.failures)
+
+
+def render_predict(summary: dict) -> list[str]:
+    from headpose.inference.predict import summary_lines
+
+    return summary_lines(summary)
+
+
+# ----------------------------------------------------------------------------------------- label
+
+def cmd_label(args: argparse.Namespace) -> dict:
+    from headpose.inference.label import label_images
+
+    return label_images(args.input, args.jsonl, failures=args.failures, calibrated=not args.no_calibration,
+                        min_score=args.min_score, max_faces=args.max_faces, max_pixels=args.max_pixels,
+                        threads=args.threads, progress=not args.quiet)
+
+
+def render_label(summary: dict) -> list[str]:
+    from headpose.inference.label import label_summary_lines
+
+    return label_summary_lines(summary)
+
+
+# ----------------------------------------------------------------------------------------- export
+
+def cmd_export(args: argparse.Namespace) -> dict:
+    from headpose.inference.export import export_model
+
+    return export_model(_not_teacher(args.model, "export"), args.out, int8=args.int8, variant=args.int8_variant,
+                        calibration_images=args.calibration_images, max_drop_deg=args.max_drop,
+                        opset=args.opset)
+
+
+def render_export(r: dict) -> list[str]:
+    lines = [f"wrote {r['out']} ({r['precision']}, {r['input_size']} px, {r['size_bytes']:,} bytes) "
+             f"from {r['source']}"]
+    if r.get("parity"):
+        lines.append(f"ONNX Runtime vs PyTorch: max {r['parity']['max_abs_diff_deg']:.4f} deg on "
+                     f"{int(r['parity']['n'])} synthetic crops")
+    if r.get("int8"):
+        q = r["int8"]
+        lines.append(f"INT8 ({q['variant']}): val MAE {q['int8_val_mae']:.3f} vs FP32 {q['fp32_val_mae']:.3f} deg "
+                     f"on {q['val_images']} synthetic renders (drop {q['drop_deg']:+.3f}, budget "
+                     f"{q['max_drop_deg']}); float units: {', '.join(q['float_units']) or 'none'}")
+    lines.append(f"metadata: {len(r['metadata'])} headpose.* entries (see `headpose info --model {r['out']}`)")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------- info
+
+def cmd_info(args: argparse.Namespace) -> dict:
+    from headpose.deploy.runtime import model_info
+
+    return model_info(_not_teacher(args.model, "info"))
+
+
+INFO_ORDER = ("model", "path", "format", "input_size", "input", "normalization", "crop", "output", "angle_order",
+              "angle_convention", "training_data", "model_version", "headpose_version", "architecture", "precision",
+              "quantized", "opset", "params", "macs", "size_bytes", "checkpoint", "metadata", "notice")
+
+
+def render_info(info: dict) -> list[str]:
+    keys = [k for k in INFO_ORDER if k in info] + sorted(k for k in info if k not in INFO_ORDER)
+    width = max(len(k) for k in keys)
+    return [f"{k:<{width}}  {info[k]}" for k in keys]
+
+
+# ----------------------------------------------------------------------------------------- parser
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Examples kept as written; option help ends with its default when there is one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and action.option_strings and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _add(sub, name: str, help: str, epilog: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help, epilog=epilog, formatter_class=_Formatter)
+
+
+EPILOG = """examples:
+  headpose predict photo.jpg --out annotated/ --json faces.jsonl
+  headpose label photos/ --json labels.jsonl
+  headpose evaluate --root data/01_raw/aflw2000-dev
+  headpose info
+run `headpose COMMAND --help` for each command's options."""
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="headpose", description=__doc__)
+    parser = argparse.ArgumentParser(prog="headpose", description=__doc__, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ev = sub.add_parser("evaluate", help="MAE of a model on a real AFLW2000-format folder")
-    ev.add_argument("--dataset", default="aflw2000", choices=["aflw2000"])
-    ev.add_argument("--root", required=True, help="folder of *.jpg + *.mat")
-    ev.add_argument("--model", required=True, help="checkpoint .pt, .onnx, or models:/headpose@champion")
-    ev.add_argument("--protocol", default="aflw2000_standard", choices=["aflw2000_standard", "all"])
-    ev.add_argument("--threads", type=int, default=None)
-    ev.add_argument("--json", dest="json_out")
-    ev.set_defaults(func=cmd_evaluate)
-
-    bm = sub.add_parser("benchmark", help="latency percentiles (ms) and throughput (images/s) of one model")
-    bm.add_argument("--model", required=True, help="checkpoint .pt, .onnx, TensorRT .engine, or models:/headpose@champion")
-    bm.add_argument("--threads", type=int, default=1)
-    bm.add_argument("--batch", type=int, default=1)
-    bm.add_argument("--warmup", type=int, default=5)
-    bm.add_argument("--repeats", type=int, default=50, help="timed calls for the latency percentiles")
-    bm.add_argument("--seconds", type=float, default=1.0, help="time budget of the throughput measurement")
-    bm.add_argument("--json", dest="json_out")
-    bm.set_defaults(func=cmd_benchmark)
-
-    bs = sub.add_parser("bench-synth", help="synthetic renderer throughput (images/s)")
-    bs.add_argument("--images", type=int, default=2000)
-    bs.add_argument("--size", type=int, default=128)
-    bs.add_argument("--json", dest="json_out")
-    bs.set_defaults(func=cmd_bench_synth)
-
-    pr = sub.add_parser("predict", help="head pose of every face in an image, a folder, a video or a camera")
+    pr = _add(sub, "predict", "head pose of every face in an image, a folder, a video or a camera", """examples:
+  headpose predict photo.jpg --out annotated/
+  headpose predict photos/ --json faces.jsonl --summary-json run.json
+  headpose predict clip.mp4 --model models:/headpose@champion --out annotated/
+  headpose predict --camera 0 --max-frames 300 --json live.jsonl
+  headpose predict crops/ --detector whole --json faces.jsonl       # images that already are face crops
+  headpose predict photos/ --boxes my_boxes.json --json faces.jsonl  # your own detector's boxes
+stdout gets a short summary; inputs that failed go to --failures (default <out>/failures.jsonl, else
+<json stem>.failures.jsonl).""")
     pr.add_argument("input", nargs="?", help="image, folder of images, or video file (or use --camera)")
-    pr.add_argument("--model", required=True, help="models:/headpose@champion, .onnx, .pt or .engine")
-    pr.add_argument("--out", help="folder for annotated images / <video>_pose video")
-    pr.add_argument("--json", dest="jsonl", help="JSON lines: one object per face per frame")
-    pr.add_argument("--boxes", help='boxes, not a detector: JSON {"file or frame": [[x0, y0, x1, y1], ...]}')
+    pr.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP)
+    pr.add_argument("--out", metavar="FOLDER", help="folder for annotated images / <video>_pose video")
+    pr.add_argument("--json", dest="jsonl", metavar="FILE", help="JSON lines: one object per face per frame")
+    pr.add_argument("--summary-json", dest="json_out", metavar="FILE", help="the run's summary as JSON")
+    pr.add_argument("--failures", metavar="FILE", help="JSON lines of the inputs that failed")
+    pr.add_argument("--boxes", metavar="FILE", help='boxes, not a detector: JSON {"file or frame": [[x0, y0, x1, y1], ...]}')
     pr.add_argument("--camera", type=int, help="camera index (Ctrl-C ends the recording)")
-    pr.add_argument("--detector", default="dlib", choices=["dlib", "whole"],
-                    help="dlib: HOG, near-frontal faces; whole: each image is one face crop")
+    pr.add_argument("--detector", default="blazeface", choices=["blazeface", "dlib", "whole"],
+                    help="blazeface: MediaPipe's detector, any pose; dlib: HOG, near-frontal faces; "
+                         "whole: each image is one face crop")
     pr.add_argument("--margin", type=float, help="crop margin per side (default: the detector's mapping)")
     pr.add_argument("--box-scale", type=float, help="landmark-box side / detector-box side")
     pr.add_argument("--box-shift", type=float, nargs=2, metavar=("DX", "DY"),
@@ -136,7 +264,91 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     pr.add_argument("--fourcc", default="mp4v", help="codec of the annotated video")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
-    pr.set_defaults(func=cmd_predict)
+    pr.set_defaults(func=cmd_predict, render=render_predict)
+
+    lb = _add(sub, "label", "pseudo-label photos with the MediaPipe teacher (BlazeFace + landmarks + pose)",
+              """examples:
+  headpose label photo.jpg --json labels.jsonl
+  headpose label photos/ --json labels.jsonl --max-faces 1 --summary-json label_run.json
+each line of --json: file, face, box, crop_box, yaw, pitch, roll, raw_angles, detector_score, presence,
+residual, teacher, teacher_version, calibrated. Images without a face go to --failures (default
+<json stem>.failures.jsonl).""")
+    lb.add_argument("input", help="image or folder of images (searched recursively)")
+    lb.add_argument("--json", dest="jsonl", metavar="FILE", required=True, help="JSON lines: one object per face")
+    lb.add_argument("--summary-json", dest="json_out", metavar="FILE", help="the run's summary as JSON")
+    lb.add_argument("--failures", metavar="FILE", help="JSON lines of the images without a face or unreadable")
+    lb.add_argument("--max-faces", type=int, help="label at most this many faces per image (highest score first)")
+    lb.add_argument("--min-score", type=float, default=0.5, help="BlazeFace score threshold")
+    lb.add_argument("--no-calibration", action="store_true", help="report the teacher's uncorrected yaw")
+    lb.add_argument("--max-pixels", type=int, default=40_000_000, help="larger images are downscaled")
+    lb.add_argument("--threads", type=int, default=1, help="LiteRT threads")
+    lb.add_argument("--quiet", action="store_true", help="no progress bar")
+    lb.set_defaults(func=cmd_label, render=render_label)
+
+    ev = _add(sub, "evaluate", "MAE of a model on a real AFLW2000-format folder, overall and by |yaw|",
+              """examples:
+  headpose evaluate --root data/01_raw/aflw2000-dev
+  headpose evaluate --root /data/AFLW2000 --model models:/headpose@champion --json aflw.json
+  headpose evaluate --root /data/AFLW2000 --model mediapipe    # the teacher, on ground-truth-landmark crops
+crops follow the benchmark protocol: a square around the ground-truth landmarks; aflw2000_standard keeps
+faces whose three angles are within +-99 deg.""")
+    ev.add_argument("--dataset", default="aflw2000", choices=["aflw2000"])
+    ev.add_argument("--root", metavar="FOLDER", required=True, help="folder of *.jpg + *.mat")
+    ev.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP + ", or mediapipe (the teacher)")
+    ev.add_argument("--protocol", default="aflw2000_standard", choices=["aflw2000_standard", "all"])
+    ev.add_argument("--no-calibration", action="store_true", help="--model mediapipe: uncorrected yaw")
+    ev.add_argument("--threads", type=int, default=None)
+    ev.add_argument("--json", dest="json_out", metavar="FILE", help="the metrics as JSON")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=cmd_evaluate, render=render_evaluate)
+
+    bm = _add(sub, "benchmark", "latency percentiles (ms) and throughput (images/s) of one model", """examples:
+  headpose benchmark
+  headpose benchmark --model student.onnx --threads 1 --batch 1
+  headpose benchmark --model models:/headpose@champion --json bench.json
+prints the measurement as one JSON line.""")
+    bm.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP)
+    bm.add_argument("--threads", type=int, default=1)
+    bm.add_argument("--batch", type=int, default=1)
+    bm.add_argument("--warmup", type=int, default=5)
+    bm.add_argument("--repeats", type=int, default=50, help="timed calls for the latency percentiles")
+    bm.add_argument("--seconds", type=float, default=1.0, help="time budget of the throughput measurement")
+    bm.add_argument("--json", dest="json_out", metavar="FILE", help="the result as JSON")
+    bm.set_defaults(func=cmd_benchmark)
+
+    ex = _add(sub, "export", "write a model as one self-describing ONNX file, optionally INT8", """examples:
+  headpose export --model data/06_models/student.pt --out student.onnx
+  headpose export --model models:/headpose@champion --int8 --out champion_int8.onnx
+  headpose export --model pretrained --int8 --int8-variant trt --out headpose_trt_int8.onnx
+a checkpoint is exported and parity-checked against PyTorch; an ONNX file is copied. --int8 quantises
+statically (Q/DQ, per-channel), calibrated on synthetic renders, keeping the most sensitive layers in
+float until the MAE on other renders is within --max-drop of FP32. The file carries headpose.* metadata.""")
+    ex.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP.replace(" / .engine", ""))
+    ex.add_argument("--out", metavar="FILE", required=True, help="the .onnx file to write")
+    ex.add_argument("--int8", action="store_true", help="static INT8 quantisation")
+    ex.add_argument("--int8-variant", default="cpu", choices=["cpu", "trt"],
+                    help="cpu: U8S8 for ONNX Runtime on x86; trt: S8S8 for TensorRT")
+    ex.add_argument("--calibration-images", type=int, default=256, help="synthetic renders for calibration")
+    ex.add_argument("--max-drop", type=float, default=0.3, help="INT8 MAE budget over FP32 (deg)")
+    ex.add_argument("--opset", type=int, help="ONNX opset of a checkpoint export (default: the exporter's)")
+    ex.add_argument("--json", dest="json_out", metavar="FILE", help="the export report as JSON")
+    ex.set_defaults(func=cmd_export, render=render_export)
+
+    inf = _add(sub, "info", "what a model expects and returns: input, normalisation, angles, training data",
+               """examples:
+  headpose info
+  headpose info --model student.onnx
+  headpose info --model models:/headpose@champion --json info.json""")
+    inf.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP.replace(" / .engine", ""))
+    inf.add_argument("--json", dest="json_out", metavar="FILE", help="the information as JSON")
+    inf.set_defaults(func=cmd_info, render=render_info)
+
+    bs = _add(sub, "bench-synth", "synthetic renderer throughput (images/s)", """example:
+  headpose bench-synth --images 500 --size 128""")
+    bs.add_argument("--images", type=int, default=2000)
+    bs.add_argument("--size", type=int, default=128)
+    bs.add_argument("--json", dest="json_out", metavar="FILE", help="the result as JSON")
+    bs.set_defaults(func=cmd_bench_synth)
     return parser
 
 
@@ -144,9 +356,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        _emit(args.func(args), getattr(args, "json_out", None))
+        result = args.func(args)
+        render = getattr(args, "render", None)
+        print("\n".join(render(result)) if render else json.dumps(result, indent=None, sort_keys=True))
+        _write_json(result, getattr(args, "json_out", None))
     except HeadposeError as exc:
-        print(f"headpose {args.command}: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split("\n"))
+        print(f"headpose {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0
 

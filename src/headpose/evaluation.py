@@ -70,6 +70,26 @@ def pose_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()}
 
 
+def mae_by_yaw_bucket(pred: np.ndarray, true: np.ndarray,
+                      buckets: tuple[tuple[float, float], ...] = YAW_BUCKETS) -> list[dict[str, float | str]]:
+    """One row per |true yaw| bucket ``[lo, hi)`` (the last one also takes |yaw| >= its hi, as in
+    :func:`pose_metrics`): ``bucket`` ("0-30"), ``n``, and the MAE of yaw, pitch, roll and their mean
+    (None for an empty bucket)."""
+    pred, true = np.asarray(pred, np.float64).reshape(-1, 3), np.asarray(true, np.float64).reshape(-1, 3)
+    err, abs_yaw = np.abs(pred - true), np.abs(true[:, 0])
+    rows: list[dict[str, float | str]] = []
+    for k, (lo, hi) in enumerate(buckets):
+        last = k == len(buckets) - 1
+        mask = (abs_yaw >= lo) & ((abs_yaw < hi) | last)
+        e = err[mask]
+        row: dict[str, float | str] = {"bucket": f"{lo:g}-{hi:g}", "n": int(mask.sum())}
+        row.update({name: (float(e[:, i].mean()) if len(e) else None)
+                    for i, name in enumerate(("yaw", "pitch", "roll"))})
+        row["mae"] = float(e.mean()) if len(e) else None
+        rows.append(row)
+    return rows
+
+
 def euler_mae_floor(true: np.ndarray, geodesic_error_deg: float, seed: int = 0) -> float:
     """Mean Euler MAE on the labels ``true`` (N, 3) of a model whose every prediction is off by exactly
     ``geodesic_error_deg`` of rotation, about a random axis (read on the Euler branch nearest the label).

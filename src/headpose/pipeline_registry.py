@@ -9,6 +9,7 @@ from headpose.pipelines import (
     distill,
     distill_baseline,
     export,
+    profile,
     prune,
     pseudolabel,
     quantize,
@@ -18,6 +19,8 @@ from headpose.pipelines import (
 
 # Stage order is the DAG order; dvc.yaml has one stage per entry.
 STAGES = {
+    "pseudolabel": pseudolabel.create_pipeline,
+    "profile": profile.create_pipeline,
     "data": data.create_pipeline,
     "train": train.create_pipeline,
     "prune": prune.create_pipeline,
@@ -35,6 +38,4 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     # Not in the default DAG: the same student trained without a teacher (run after `distill`).
     pipelines["distill_baseline"] = distill_baseline.create_pipeline()
-    # Not in the default DAG: teacher labels for unlabelled photos (run it with `--env real`).
-    pipelines["pseudolabel"] = pseudolabel.create_pipeline()
     return pipelines

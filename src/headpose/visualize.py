@@ -105,3 +105,10 @@ def angle_histograms(angles_by_split: Mapping[str, np.ndarray]) -> Figure:
     axes[0].set_ylabel("images")
     axes[0].legend(fontsize="small")
     return fig
+
+
+def message_figure(text: str) -> Figure:
+    """A small figure that only says ``text``: the plot of a stage that had nothing to show."""
+    fig = Figure(figsize=(4.0, 1.2))
+    fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
+    return fig

@@ -30,3 +30,12 @@ def test_a_nan_mae_never_passes():
 def test_a_negative_budget_is_a_config_error():
     with pytest.raises(ConfigError, match="max_drop_deg"):
         gate_record("prune", 5.0, 5.0, -0.1)
+
+
+def test_check_drops_gates_every_measured_set_and_names_the_failing_one():
+    from headpose.compression.gates import check_drops
+
+    records = check_drops("prune", {"mae": 5.0, "mae_real": None}, {"mae": 5.5, "mae_real": 9.0}, 1.0)
+    assert [r["dataset"] for r in records] == ["test"]  # the real set was not measured on the parent
+    with pytest.raises(GateError, match="on the real set"):
+        check_drops("prune", {"mae": 5.0, "mae_real": 6.0}, {"mae": 5.5, "mae_real": 7.5}, 1.0)

@@ -21,11 +21,11 @@ def test_ratios_set_the_share_of_each_source(sources):
     assert _counts(mixed, sources) == {"synthetic": 10, "pseudolabel": 30, "profiled": 0}
 
 
-def test_size_null_keeps_every_image_of_the_scarcest_source(sources):
+def test_size_null_keeps_the_total_and_a_lone_source_whole(sources):
     mixed = mix_sources(sources, {"synthetic": 0.5, "pseudolabel": 0.5, "profiled": 1.0}, size=None, seed=0)
-    counts = _counts(mixed, sources)
-    assert counts["pseudolabel"] == 10 and counts["synthetic"] == 10  # the empty source drops out
-    assert mixed.labels["yaw"].isin(sources["pseudolabel"].labels["yaw"]).sum() == len(sources["pseudolabel"])
+    assert _counts(mixed, sources) == {"synthetic": 25, "pseudolabel": 25, "profiled": 0}  # empty drops out
+    alone = mix_sources(sources, {"synthetic": 1.0, "profiled": 1.0}, size=None, seed=0)
+    assert alone.labels.equals(sources["synthetic"].labels)
 
 
 def test_same_seed_same_mix(sources):

@@ -208,7 +208,7 @@ def test_subject_rules():
 
 def test_no_pools_and_missing_folders_are_errors(tmp_path):
     with pytest.raises(ConfigError, match="no pools configured"):
-        pseudolabel_pools({"pools": {}})
+        pseudolabel_pools({"pools": {}})  # the pipeline node skips the call instead
     with pytest.raises(DatasetError, match="is not a directory"):
         pseudolabel_pools(_config(tmp_path / "missing"))
     with pytest.raises(DatasetError, match=r"no file matches pattern '\*\*/\*.jpg'"):

@@ -6,7 +6,8 @@ from headpose.data.faceset import load_faceset
 
 
 def test_data_pipeline_writes_disjoint_splits_calibration_and_logs_to_mlflow(kedro_project, run_pipeline):
-    run_pipeline("data")
+    for stage in ("pseudolabel", "profile", "data"):  # no photo pools: a synthetic mix
+        run_pipeline(stage)
     inputs = kedro_project / "data" / "05_model_input"
     splits = {name: load_faceset(inputs / name) for name in ("train", "val", "test", "calibration")}
     assert sum(len(splits[s]) for s in ("train", "val", "test")) == 160

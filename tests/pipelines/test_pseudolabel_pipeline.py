@@ -7,7 +7,6 @@ import pytest
 from kedro.framework.session import KedroSession
 
 from headpose.data.faceset import load_faceset
-from headpose.errors import ConfigError
 from tests.data.conftest import write_photo_pool
 
 
@@ -41,14 +40,29 @@ def test_pseudolabel_pipeline_writes_faces_report_and_logs_to_mlflow(kedro_proje
         a.path for a in client.list_artifacts(run.info.run_id, "reports")}
 
 
-def test_pseudolabel_pipeline_without_pools_is_a_config_error(kedro_project, run_pipeline):
-    with pytest.raises(ConfigError, match="no pools configured"):
-        run_pipeline("pseudolabel")
+def test_without_pools_pseudolabel_and_profile_give_no_faces(kedro_project, run_pipeline):
+    run_pipeline("pseudolabel")
+    run_pipeline("profile")
+    for name in ("pseudolabel", "profiled"):
+        assert len(load_faceset(kedro_project / "data" / "03_primary" / name)) == 0
+    assert json.loads((kedro_project / "data" / "08_reporting" / "pseudolabel_summary.json").read_text())["photos"] == 0
 
 
-def test_pseudolabel_is_registered_but_not_in_the_default_dag(kedro_project):
+def test_profile_pipeline_renders_pseudolabelled_faces_at_large_poses(kedro_project, run_pipeline, tmp_path):
+    write_photo_pool(tmp_path)
+    run_pipeline("pseudolabel", {"pseudolabel": {"pools": {"synth": {"root": str(tmp_path), "subject": "parent"}},
+                                                 "workers": 1}})
+    run_pipeline("profile", {"profile": {"per_face": 3}})
+    source = load_faceset(kedro_project / "data" / "03_primary" / "pseudolabel")
+    profiled = load_faceset(kedro_project / "data" / "03_primary" / "profiled")
+    assert len(profiled) == 3 * len(source) and (profiled.labels.source == "profiled").all()
+    assert set(profiled.labels.subject) == set(source.labels.subject)  # splits keep a photo's renders together
+    assert (kedro_project / "data" / "08_reporting" / "profile_preview.png").stat().st_size > 10_000
+
+
+def test_pseudolabel_and_profile_run_first_in_the_default_dag(kedro_project):
     from kedro.framework.project import pipelines
 
     with KedroSession.create(project_path=kedro_project, env="test"):
-        assert "pseudolabel_photos" in {n.name for n in pipelines["pseudolabel"].nodes}
-        assert "pseudolabel_photos" not in {n.name for n in pipelines["__default__"].nodes}
+        names = [n.name for n in pipelines["__default__"].nodes]
+        assert names.index("pseudolabel_photos") < names.index("profile_photos") < names.index("mix_training_data")

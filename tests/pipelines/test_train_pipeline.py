@@ -6,7 +6,8 @@ from headpose.training.checkpoint import load_checkpoint
 
 
 def test_train_pipeline_saves_a_reloadable_teacher_and_logs_epochs(kedro_project, run_pipeline):
-    run_pipeline("data")
+    for stage in ("pseudolabel", "profile", "data"):  # no photo pools: a synthetic mix
+        run_pipeline(stage)
     run_pipeline("train", {"train": {"epochs": 2}})
     checkpoint = load_checkpoint(kedro_project / "data" / "06_models" / "teacher.pt")
     assert checkpoint.input_size == 32

@@ -1,8 +1,13 @@
-"""Accuracy gates: a compression step may lose at most ``max_drop_deg`` of MAE against its parent."""
+"""Accuracy gates: a compression step may lose at most ``max_drop_deg`` of MAE against its parent.
+
+A step is gated on every set both models were measured on: the synthetic test split (``mae``) and,
+when a real labelled set is configured, the real one (``mae_real``).
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from headpose.errors import ConfigError, GateError
@@ -40,3 +45,14 @@ def check_drop(
             f"train/fine-tune longer, compress less, or raise {step}.max_drop_deg"
         )
     return record
+
+
+# Row key of each gated set's MAE -> the set's name in gate records and messages.
+GATED_SETS = {"mae": "test", "mae_real": "real"}
+
+
+def check_drops(step: str, parent: Mapping[str, Any], child: Mapping[str, Any], max_drop_deg: float) -> list[dict[str, Any]]:
+    """:func:`check_drop` on every set in :data:`GATED_SETS` that both rows measured (``None`` = not measured)."""
+    return [check_drop(step, parent[key], child[key], max_drop_deg, dataset)
+            for key, dataset in GATED_SETS.items()
+            if parent.get(key) is not None and child.get(key) is not None]

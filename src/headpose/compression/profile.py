@@ -15,18 +15,28 @@ from headpose.flops import count_macs, count_params
 
 
 def profile_model(
-    model: nn.Module, input_size: int, test: FaceSet, latency: dict[str, int]
+    model: nn.Module, input_size: int, test: FaceSet, latency: dict[str, int], real_test: FaceSet | None = None
 ) -> dict[str, float]:
-    """Params, MACs, PyTorch CPU latency (batch 1, ``latency`` = runs/warmup/threads) and test MAE."""
+    """Params, MACs, PyTorch CPU latency (batch 1, ``latency`` = runs/warmup/threads), test MAE and,
+    when a real labelled set is given and not empty, its MAE as ``mae_real`` (else ``None``)."""
     timing = torch_latency(model, input_size, **latency)
-    metrics = pose_metrics(predict_faceset(torch_predictor(model), test, input_size), test.angles)
+    predict = torch_predictor(model)
+    metrics = pose_metrics(predict_faceset(predict, test, input_size), test.angles)
     return {
         "params": float(count_params(model)),
         "macs": float(count_macs(model, input_size)),
         "torch_latency_median_ms": timing["p50_ms"],
         "torch_latency_p99_ms": timing["p99_ms"],
         **{k: metrics[k] for k in ("mae", "yaw", "pitch", "roll")},
+        "mae_real": real_mae(predict, input_size, real_test),
     }
+
+
+def real_mae(predict, input_size: int, real_test: FaceSet | None) -> float | None:
+    """Mean MAE on the real labelled set, or ``None`` when none is configured."""
+    if real_test is None or not len(real_test):
+        return None
+    return pose_metrics(predict_faceset(predict, real_test, input_size), real_test.angles)["mae"]
 
 
 def as_metrics(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:

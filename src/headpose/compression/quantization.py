@@ -296,7 +296,7 @@ def count_qdq(model: onnx.ModelProto) -> dict[str, int]:
 
 
 def choose_shipping(
-    candidates: list[dict[str, Any]], max_drop_deg: float, min_speedup: float = 1.0
+    candidates: list[dict[str, Any]], max_drop_deg: float, min_speedup: float = 1.0, metric: str = "mae"
 ) -> dict[str, Any]:
     """Which artifact ships, and why.
 
@@ -305,13 +305,14 @@ def choose_shipping(
     The reference is the most accurate FP32 model. An INT8 artifact is eligible only if it is within
     ``max_drop_deg`` of both its FP32 parent and the reference, and faster than both (by at least
     ``min_speedup`` times); the fastest eligible one ships, else the reference does. Never an INT8 model
-    that is slower or less accurate than the budget allows.
+    that is slower or less accurate than the budget allows. ``metric`` names the MAE compared:
+    ``mae`` (synthetic test) or ``mae_real`` (the real labelled set, where one is configured).
     """
     fp32 = [c for c in candidates if c["precision"] == "fp32"]
     if not fp32:
         raise ConfigError("choose_shipping needs at least one FP32 candidate to compare INT8 against")
     by_name = {c["name"]: c for c in candidates}
-    reference = min(fp32, key=lambda c: c["mae"])
+    reference = min(fp32, key=lambda c: c[metric])
     verdicts = []
     for c in candidates:
         if c["precision"] == "fp32":
@@ -326,12 +327,12 @@ def choose_shipping(
         if reference is not parent:
             comparisons.append((reference, "the most accurate FP32 model"))
         for other, label in comparisons:
-            drop = c["mae"] - other["mae"]
+            drop = c[metric] - other[metric]
             speedup = other["latency_ms"] / c["latency_ms"]
             if not drop <= max_drop_deg:
                 reasons.append(
-                    f"MAE {c['mae']:.3f} is {drop:.3f} deg worse than {label} {other['name']} "
-                    f"({other['mae']:.3f}; budget {max_drop_deg})"
+                    f"MAE {c[metric]:.3f} is {drop:.3f} deg worse than {label} {other['name']} "
+                    f"({other[metric]:.3f}; budget {max_drop_deg})"
                 )
             if not (speedup > 1.0 and speedup >= min_speedup):
                 reasons.append(
@@ -345,7 +346,7 @@ def choose_shipping(
                 "eligible": not reasons,
                 "reasons": reasons,
                 "speedup_vs_parent": parent["latency_ms"] / c["latency_ms"],
-                "drop_vs_parent_deg": c["mae"] - parent["mae"],
+                "drop_vs_parent_deg": c[metric] - parent[metric],
             }
         )
     eligible = [v for v in verdicts if v["eligible"]]
@@ -354,7 +355,7 @@ def choose_shipping(
         reason = (
             f"INT8 pays: {ship['name']} runs {reference['latency_ms'] / ship['latency_ms']:.2f}x faster than "
             f"{reference['name']} ({ship['latency_ms']:.3f} vs {reference['latency_ms']:.3f} ms) at MAE "
-            f"{ship['mae']:.3f} vs {reference['mae']:.3f} deg (budget {max_drop_deg} deg)"
+            f"{ship[metric]:.3f} vs {reference[metric]:.3f} deg (budget {max_drop_deg} deg)"
         )
     else:
         ship = reference
@@ -364,9 +365,11 @@ def choose_shipping(
         "ships": ship["name"],
         "precision": ship["precision"],
         "mae": ship["mae"],
+        "mae_real": ship.get("mae_real"),
         "latency_ms": ship["latency_ms"],
         "reason": reason,
         "reference": reference["name"],
+        "metric": metric,
         "max_drop_deg": max_drop_deg,
         "min_speedup": min_speedup,
         "int8_verdicts": verdicts,

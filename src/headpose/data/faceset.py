@@ -45,6 +45,12 @@ class FaceSet:
                 raise DatasetError(f"FaceSet array {name!r} has {len(array)} rows for {n} images")
         self.labels = self.labels.reset_index(drop=True)
 
+    @classmethod
+    def empty(cls, image_size: int) -> FaceSet:
+        """No images: what a disabled source (no real set, no photo pool) contributes."""
+        return cls(np.zeros((0, image_size, image_size, 3), np.uint8),
+                   pd.DataFrame(columns=[*ANGLE_COLUMNS, "source", "subject"]))
+
     def __len__(self) -> int:
         return len(self.images)
 

@@ -13,8 +13,7 @@ from headpose.errors import ConfigError
 def mix_sources(sources: Mapping[str, FaceSet], ratios: Mapping[str, float], size: int | None, seed: int) -> FaceSet:
     """One FaceSet holding ``ratios[name] * size`` images of each source (ratios are normalised).
 
-    ``size: None`` keeps every image of the source that is most under-represented and scales the
-    others to match. A source with more images than its share is subsampled without replacement;
+    ``size: None`` keeps the total of the active sources (a single source is kept whole). A source with more images than its share is subsampled without replacement;
     one with fewer is repeated. Empty sources and zero ratios drop out; provenance columns stay.
     """
     unknown = set(ratios) - set(sources)
@@ -32,7 +31,7 @@ def mix_sources(sources: Mapping[str, FaceSet], ratios: Mapping[str, float], siz
     total = sum(active.values())
     shares = {n: r / total for n, r in active.items()}
     if size is None:
-        size = round(min(len(sources[n]) / share for n, share in shares.items()))
+        size = sum(len(sources[n]) for n in shares)
     rng = np.random.default_rng(seed)
     parts = []
     for name, share in shares.items():

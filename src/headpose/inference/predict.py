@@ -8,8 +8,11 @@ arrive, in input order. Boxes and crops follow :mod:`headpose.inference.detect`;
 :func:`headpose.visualize.draw_axes`.
 
 Failures of single inputs (unreadable image, no face, image too large with ``on_large="refuse"``)
-are reported per file and the run goes on; :func:`predict` raises HeadposeError only when nothing
-could be processed. Outputs appear whole or not at all (:func:`headpose.io.atomic_path`).
+are written, one JSON object per line, to a failures file (``failures``, else
+``<out_dir>/failures.jsonl``, else ``<jsonl stem>.failures.jsonl`` beside the JSON lines), the first
+few are logged, and the run goes on; :func:`predict` raises HeadposeError only when nothing could be
+processed. Its summary counts them and names the file. Outputs appear whole or not at all
+(:func:`headpose.io.atomic_path`).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from tqdm.auto import tqdm
 
 from headpose.data.crops import crop_resize
 from headpose.data.preprocess import to_model_input
-from headpose.deploy.runtime import LoadedModel
+from headpose.deploy.runtime import DEVICES, LoadedModel, load_predictor
 from headpose.errors import ConfigError, DatasetError, HeadposeError
 from headpose.inference.detect import BoxesDetector, CropMapping, FaceDetector, create_detector, load_boxes
 from headpose.inference.pipeline import Pipeline, Stage
@@ -47,7 +50,7 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 ON_LARGE = ("downscale", "refuse")
-DEVICES = ("auto", "cpu", "cuda")
+LOGGED_FAILURES = 5  # failures logged as warnings; the failures file holds them all
 DEFAULT_FPS = 25.0  # when a video or camera does not report its frame rate
 _REDUCED_READS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
                   (2, cv2.IMREAD_REDUCED_COLOR_2))
@@ -58,7 +61,7 @@ class PredictConfig:
     """Knobs of a predict run. ``margin``/``box_scale``/``box_shift`` left None take the detector's
     own crop mapping (see :mod:`headpose.inference.detect`)."""
 
-    detector: str = "dlib"
+    detector: str = "blazeface"
     boxes: str | None = None              # JSON {file or frame: [[x0, y0, x1, y1], ...]}, not a detector
     margin: float | None = None
     box_scale: float | None = None
@@ -188,32 +191,7 @@ def _video_frames(capture: cv2.VideoCapture, name: str, max_frames: int | None) 
 
 
 # ----------------------------------------------------------------------------------------- model
-
-def load_predictor(ref: str, threads: int | None = 1, device: str = "auto") -> LoadedModel:
-    """A model reference as a predictor. A ``.pt`` checkpoint runs on the GPU through the deploy CUDA
-    runtime (a pool of CUDA streams) when ``device`` is cuda, or auto with a GPU present; everything
-    else (.onnx, .engine on TensorRT, CPU .pt) goes through :func:`headpose.deploy.runtime.load_model`."""
-    from headpose.deploy.runtime import load_model, resolve_model_uri
-
-    if device not in DEVICES:
-        raise ConfigError(f"device must be one of {DEVICES}, got {device!r}")
-    path = resolve_model_uri(ref)
-    if path.suffix == ".pt" and device != "cpu":
-        from headpose.deploy.cuda_runtime import CudaPredictor, cuda_unavailable_reason
-
-        reason = cuda_unavailable_reason()
-        if reason is None:
-            from headpose.training.checkpoint import load_checkpoint
-
-            checkpoint = load_checkpoint(path)
-            predictor = CudaPredictor(checkpoint.model)
-            return LoadedModel(predictor.predict, checkpoint.input_size, "pytorch-cuda", path)
-        if device == "cuda":
-            raise HeadposeError(f"{path}: --device cuda: {reason}")
-    if device == "cuda" and path.suffix == ".onnx":
-        raise HeadposeError(f"{path}: --device cuda runs .pt checkpoints (CUDA streams) and .engine files "
-                            "(TensorRT); ONNX models run on ONNX Runtime's CPU provider")
-    return load_model(str(path), threads=threads)
+# load_predictor (imported above from headpose.deploy.runtime) turns a model reference into a predictor.
 
 
 # ----------------------------------------------------------------------------------------- stages
@@ -433,6 +411,19 @@ def _detector(config: PredictConfig) -> tuple[Callable[[], FaceDetector], str, C
     return make, detector.name, mapping
 
 
+def failures_path(failures: str | Path | None, out_dir: Path | None, jsonl: str | Path | None) -> Path | None:
+    """Where a run's failures go: ``failures``, else ``<out_dir>/failures.jsonl``, else
+    ``<jsonl stem>.failures.jsonl`` beside the JSON lines; None when the run writes no files."""
+    if failures is not None:
+        return Path(failures)
+    if out_dir is not None:
+        return out_dir / "failures.jsonl"
+    if jsonl is not None:
+        jsonl = Path(jsonl)
+        return jsonl.with_name(f"{jsonl.stem}.failures.jsonl")
+    return None
+
+
 class _Sink:
     """The consumer end: counts, per-file failures, JSON lines, annotated images or video.
 
@@ -441,21 +432,25 @@ class _Sink:
     """
 
     def __init__(self, plan: _Plan, jsonl: str | Path | None, detector: str, smoothed: bool,
-                 fourcc: str) -> None:
+                 fourcc: str, failures: Path | None = None) -> None:
         self.plan, self.jsonl, self.detector, self.smoothed = plan, jsonl, detector, smoothed
-        self.fourcc = fourcc
+        self.fourcc, self.failures_file = fourcc, failures
         self.counts = {"frames": 0, "faces": 0, "frames_with_faces": 0}
         self.failures: list[dict[str, Any]] = []
         self.images: list[str] = []
         self.busy_s = 0.0
         self._stack = ExitStack()
         self._lines: TextIO | None = None
+        self._failure_lines: TextIO | None = None
         self._video: _VideoOut | None = None
 
     def __enter__(self) -> _Sink:
         stack, plan = self._stack.__enter__(), self.plan
         if self.jsonl is not None:
             self._lines = stack.enter_context(stack.enter_context(atomic_path(self.jsonl)).open("w"))
+        if self.failures_file is not None:
+            self._failure_lines = stack.enter_context(
+                stack.enter_context(atomic_path(self.failures_file)).open("w"))
         if plan.video_out is not None:
             tmp = stack.enter_context(atomic_path(plan.video_out))
             self._video = _VideoOut(tmp, plan.video_out.suffix, plan.fps, self.fourcc)
@@ -471,11 +466,15 @@ class _Sink:
         self.counts["faces"] += len(frame.face_ids)
         self.counts["frames_with_faces"] += bool(frame.face_ids)
         if frame.error is None and self.plan.kind == "images" and not frame.face_ids:
-            hint = "" if self.detector == "boxes" else "; try --boxes or --detector whole"
+            hint = "" if self.detector == "boxes" else "; try --boxes or another --detector"
             frame.error = f"{frame.source}: no face found by the {self.detector} detector{hint}"
         if frame.error is not None:
-            self.failures.append({"file": frame.source, "frame": frame.frame, "error": frame.error})
-            log.warning(frame.error)
+            failure = {"file": frame.source, "frame": frame.frame, "error": frame.error}
+            self.failures.append(failure)
+            if len(self.failures) <= LOGGED_FAILURES:
+                log.warning(frame.error)
+            if self._failure_lines is not None:
+                self._failure_lines.write(json.dumps(failure) + "\n")
         if self._lines is not None:
             self._lines.writelines(line + "\n" for line in _json_lines(frame, self.detector, self.smoothed))
         if frame.drawn is not None and self._video is not None:
@@ -494,28 +493,25 @@ class _Sink:
             raise DatasetError(f"{plan.name}: no face found in any of its {counts['frames']} frames by the "
                                f"{self.detector} detector; try --boxes")
         if plan.kind == "images" and len(self.failures) == counts["frames"]:
-            details = "; ".join(f["error"] for f in self.failures[:5])
-            details += " ..." if len(self.failures) > 5 else ""
+            details = "; ".join(f["error"] for f in self.failures[:3])
+            details += f" (and {len(self.failures) - 3} more)" if len(self.failures) > 3 else ""
             raise DatasetError(f"all {counts['frames']} images failed: {details}")
-
-    def annotated(self) -> list[str] | str:
-        if self.plan.video_out is not None:
-            return [str(self.plan.video_out)]
-        return self.images if len(self.images) <= 20 else f"{len(self.images)} images"
 
 
 def predict(input_path: str | None, model: str, out_dir: str | Path | None = None,
             jsonl: str | Path | None = None, camera: int | None = None, config: PredictConfig | None = None,
-            progress: bool = True) -> dict[str, Any]:
+            progress: bool = True, failures: str | Path | None = None) -> dict[str, Any]:
     """Run the model on every face of the input; returns a summary (counts, failures, timings).
 
     ``out_dir`` receives annotated images (same relative paths) or ``<video stem>_pose<suffix>``;
-    ``jsonl`` one JSON object per face per frame. Raises HeadposeError when no input succeeds.
+    ``jsonl`` one JSON object per face per frame; the failures file (see the module docstring)
+    one JSON object per failed input. Raises HeadposeError when no input succeeds.
     """
     config = config or PredictConfig()
     out_dir = Path(out_dir) if out_dir is not None else None
     make_detector, detector, mapping = _detector(config)
     plan = _plan(input_path, camera, out_dir, config)
+    failures_file = failures_path(failures, out_dir, jsonl)
     start = time.perf_counter()
     loaded = load_predictor(model, config.threads, config.device)
     load_s = time.perf_counter() - start
@@ -530,7 +526,7 @@ def predict(input_path: str | None, model: str, out_dir: str | Path | None = Non
 
     interrupted = False
     start = time.perf_counter()
-    with pool, _Sink(plan, jsonl, detector, smoothed, config.fourcc) as sink:
+    with pool, _Sink(plan, jsonl, detector, smoothed, config.fourcc, failures_file) as sink:
         with tqdm(total=plan.total, desc="predict", unit="frame", disable=not progress) as bar:
             try:
                 with pipeline as results:
@@ -545,14 +541,52 @@ def predict(input_path: str | None, model: str, out_dir: str | Path | None = Non
                 interrupted = True  # Ctrl-C is how a camera run ends: keep what was recorded
         wall_s = time.perf_counter() - start
         sink.check()
+    if len(sink.failures) > LOGGED_FAILURES:
+        log.warning("%d more failures%s", len(sink.failures) - LOGGED_FAILURES,
+                    f" in {failures_file}" if failures_file else "")
     stage_s = {name: round(stats.busy_s, 3) for name, stats in pipeline.stats.items()}
+    annotated = [str(plan.video_out)] if plan.video_out is not None else sink.images
     return {
-        "input": plan.name, "model": str(loaded.path), "backend": loaded.backend,
+        "input": plan.name, "kind": plan.kind, "model": str(loaded.path), "backend": loaded.backend,
         "input_size": loaded.input_size, "detector": detector,
         "crop_mapping": {"scale": mapping.scale, "shift": list(mapping.shift), "margin": mapping.margin},
-        "smoothing": smoothed, **sink.counts, "failures": sink.failures,
-        "jsonl": str(jsonl) if jsonl is not None else None, "annotated": sink.annotated(),
+        "smoothing": smoothed, **sink.counts,
+        "failures": len(sink.failures), "failures_file": str(failures_file) if failures_file else None,
+        "failure_examples": [f["error"] for f in sink.failures[:3]],
+        "jsonl": str(jsonl) if jsonl is not None else None,
+        "out": str(out_dir) if out_dir is not None else None, "annotated": len(annotated),
+        "annotated_files": annotated[:20],
         "interrupted": interrupted, "model_load_s": round(load_s, 3), "wall_s": round(wall_s, 3),
         "fps": round(sink.counts["frames"] / wall_s, 2) if wall_s > 0 else None,
         "stage_busy_s": {**stage_s, "write": round(sink.busy_s, 3)},
     }
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def summary_lines(summary: dict[str, Any]) -> list[str]:
+    """The human-readable end-of-run summary of :func:`predict`'s result."""
+    video = summary["kind"] == "video"
+    unit = "frame" if video else "image"
+    failures = summary["failures"]
+    where = f" (see {summary['failures_file']})" if failures and summary["failures_file"] else ""
+    if failures and not summary["failures_file"]:
+        where = f" (first: {summary['failure_examples'][0]}; pass --failures FILE to keep them all)"
+    lines = [f"{_count(summary['frames'], unit)} from {summary['input']}: {_count(summary['faces'], 'face')} in "
+             f"{_count(summary['frames_with_faces'], unit)}, {_count(failures, 'failure')}{where}"
+             + (" (interrupted)" if summary["interrupted"] else "")]
+    lines.append(f"model {summary['model']} ({summary['backend']}, {summary['input_size']} px), "
+                 f"detector {summary['detector']}" + (", smoothed" if summary["smoothing"] else ""))
+    fps = summary["fps"]
+    lines.append(f"{fps if fps is not None else '-'} {unit}s/s ({summary['wall_s']:.2f} s, model load "
+                 f"{summary['model_load_s']:.2f} s)")
+    outputs = []
+    if summary["out"] is not None:
+        outputs.append(f"annotated video {summary['annotated_files'][0]}" if video and summary["annotated"]
+                       else f"{_count(summary['annotated'], 'annotated image')} in {summary['out']}")
+    if summary["jsonl"] is not None:
+        outputs.append(f"faces in {summary['jsonl']}")
+    lines.append("outputs: " + (", ".join(outputs) if outputs else "none (pass --out and/or --json)"))
+    return lines

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from headpose.data import aflw2000, biwi
 from headpose.data.augment import AugmentConfig, build_augmentation
 from headpose.data.faceset import FaceSet
+from headpose.data.mix import mix_sources
 from headpose.data.splits import split_by_subject, stratified_calibration
 from headpose.errors import ConfigError
 from headpose.synth.generate import SynthConfig, generate
@@ -33,7 +34,7 @@ def read_real_datasets(real_datasets: dict[str, dict[str, Any]], crop_size: int)
 
     Datasets with ``root: null`` are disabled. Returns (real_train, real_test, skip report).
     """
-    empty = FaceSet(np.zeros((0, crop_size, crop_size, 3), np.uint8), pd.DataFrame(columns=["yaw", "pitch", "roll", "source", "subject"]))
+    empty = FaceSet.empty(crop_size)
     by_role: dict[str, list[FaceSet]] = {"train": [], "test": []}
     reports = []
     for name, cfg in (real_datasets or {}).items():
@@ -52,9 +53,17 @@ def read_real_datasets(real_datasets: dict[str, dict[str, Any]], crop_size: int)
     return train, test, report
 
 
-def split_dataset(synthetic: FaceSet, real_train: FaceSet, split: dict[str, Any]) -> tuple[FaceSet, FaceSet, FaceSet]:
-    """Subject-disjoint train/val/test splits of all training-role data."""
-    pool = FaceSet.concat([synthetic, real_train]) if len(real_train) else synthetic
+def mix_training_data(synthetic: FaceSet, real_train: FaceSet, pseudolabel: FaceSet, profiled: FaceSet,
+                      mix: dict[str, Any]) -> FaceSet:
+    """All training-role data in the configured proportions (sources without images drop out)."""
+    sources = {"synthetic": synthetic, "real_train": real_train, "pseudolabel": pseudolabel, "profiled": profiled}
+    pool = mix_sources(sources, mix["ratios"], mix["size"], mix["seed"])
+    log.info("training mix: %s", pool.labels["source"].astype(str).str.split(":").str[0].value_counts().to_dict())
+    return pool
+
+
+def split_dataset(pool: FaceSet, split: dict[str, Any]) -> tuple[FaceSet, FaceSet, FaceSet]:
+    """Subject-disjoint train/val/test splits of the training mix."""
     parts = split_by_subject(pool, split["fractions"], seed=split["seed"])
     return parts["train"], parts["val"], parts["test"]
 

@@ -2,6 +2,7 @@ from kedro.pipeline import Node, Pipeline
 
 from headpose.pipelines.data.nodes import (
     describe_splits,
+    mix_training_data,
     preview_augmentation,
     read_real_datasets,
     render_synthetic,
@@ -21,11 +22,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="read_real_datasets",
             ),
             Node(
-                split_dataset,
-                ["synthetic_faces", "real_train_faces", "params:split"],
-                ["train_faces", "val_faces", "test_faces"],
-                name="split_dataset",
+                mix_training_data,
+                ["synthetic_faces", "real_train_faces", "pseudolabel_faces", "profiled_faces", "params:mix"],
+                "training_pool",
+                name="mix_training_data",
             ),
+            Node(split_dataset, ["training_pool", "params:split"], ["train_faces", "val_faces", "test_faces"],
+                 name="split_dataset"),
             Node(select_calibration, ["train_faces", "params:calibration"], "calibration_faces", name="select_calibration"),
             Node(
                 describe_splits,

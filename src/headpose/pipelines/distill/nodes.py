@@ -8,8 +8,8 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from headpose.compression.distillation import DistillationObjective, DistillConfig, set_bn_momentum
-from headpose.compression.gates import check_drop
-from headpose.compression.profile import as_metrics, latency_vs_mae_figure, profile_model
+from headpose.compression.gates import check_drops
+from headpose.compression.profile import as_metrics, latency_vs_mae_figure, profile_model, real_mae
 from headpose.data.faceset import FaceSet
 from headpose.evaluation import pose_metrics, predict_faceset, torch_predictor
 from headpose.models import create_model
@@ -30,10 +30,12 @@ def distill_student(
     train: FaceSet,
     val: FaceSet,
     test: FaceSet,
+    real_test: FaceSet,
     distill: dict[str, Any],
     key: str,
 ) -> tuple[Checkpoint, dict]:
-    """Train student ``key`` from the configured teacher; GateError if its test MAE falls too far behind."""
+    """Train student ``key`` from the configured teacher; GateError if its test MAE (or real MAE, when
+    a real set is configured) falls too far behind."""
     config = DistillConfig.from_dict(distill)
     source, teacher = _teacher(teacher_model, pruned_model, config)
     train_config = config.student_train_config(key, teacher.meta)
@@ -47,21 +49,22 @@ def distill_student(
         train_config,
         objective=objective,
     )
-    predict = predict_faceset(torch_predictor(result.model), test, train_config.input_size)
-    student_mae = pose_metrics(predict, test.angles)["mae"]
-    teacher_mae = pose_metrics(
-        predict_faceset(torch_predictor(teacher.model), test, teacher.input_size), test.angles
-    )["mae"]
-    gate = check_drop(f"distill.{key}", teacher_mae, student_mae, config.max_drop_deg)
-    log.info(
-        "student %s distilled from %s: test MAE %.3f (teacher %.3f)", key, source, student_mae, teacher_mae
-    )
+    rows = {}
+    for name, model, size in (("student", result.model, train_config.input_size),
+                              ("teacher", teacher.model, teacher.input_size)):
+        predict = torch_predictor(model)
+        rows[name] = {"mae": pose_metrics(predict_faceset(predict, test, size), test.angles)["mae"],
+                      "mae_real": real_mae(predict, size, real_test)}
+    gates = check_drops(f"distill.{key}", rows["teacher"], rows["student"], config.max_drop_deg)
+    log.info("student %s distilled from %s: test MAE %.3f (teacher %.3f), real MAE %s (teacher %s)", key, source,
+             rows["student"]["mae"], rows["teacher"]["mae"], rows["student"]["mae_real"], rows["teacher"]["mae_real"])
     checkpoint = result.checkpoint(
         train_config,
         parent=source,
         distill={k: distill[k] for k in ("ratio", "temperature", "expectation_weight") if k in distill},
-        test_mae=student_mae,
-        gate=gate,
+        test_mae=rows["student"]["mae"],
+        real_mae=rows["student"]["mae_real"],
+        gates=gates,
     )
     return checkpoint, result.metrics_history()
 
@@ -70,14 +73,15 @@ def compare_students(
     teacher_model: Checkpoint,
     pruned_model: Checkpoint,
     test: FaceSet,
+    real_test: FaceSet,
     distill: dict[str, Any],
     **students: Checkpoint,
 ) -> tuple[dict, dict, Figure]:
-    """Teacher, pruned teacher and every student on the same test set: params, MACs, PyTorch latency, MAE."""
+    """Teacher, pruned teacher and every student on the same test sets: params, MACs, PyTorch latency, MAE."""
     config = DistillConfig.from_dict(distill)
     source, _ = _teacher(teacher_model, pruned_model, config)
     models = {"teacher": teacher_model, "pruned": pruned_model, **students}
-    rows = {name: profile_model(c.model, c.input_size, test, config.latency) for name, c in models.items()}
+    rows = {name: profile_model(c.model, c.input_size, test, config.latency, real_test) for name, c in models.items()}
     report = {
         "teacher_source": source,
         "models": rows,

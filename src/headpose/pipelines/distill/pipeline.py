@@ -15,7 +15,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         nodes.append(
             Node(
                 node_fn,
-                ["teacher_model", "pruned_model", "train_faces", "val_faces", "test_faces", "params:distill"],
+                ["teacher_model", "pruned_model", "train_faces", "val_faces", "test_faces", "real_test_faces",
+                 "params:distill"],
                 [f"{key}_model", f"{key}_training_history"],
                 name=f"distill_{key}",
             )
@@ -27,6 +28,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "teacher_model": "teacher_model",
                 "pruned_model": "pruned_model",
                 "test": "test_faces",
+                "real_test": "real_test_faces",
                 "distill": "params:distill",
                 **{key: f"{key}_model" for key in STUDENTS},
             },

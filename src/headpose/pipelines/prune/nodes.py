@@ -9,7 +9,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from torch import nn
 
-from headpose.compression.gates import check_drop
+from headpose.compression.gates import check_drops
 from headpose.compression.profile import as_metrics, profile_model
 from headpose.compression.pruning import PruneConfig, prune_and_finetune
 from headpose.data.faceset import FaceSet
@@ -20,9 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def prune_teacher(
-    teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet, prune: dict[str, Any]
+    teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet, real_test: FaceSet, prune: dict[str, Any]
 ) -> tuple[Checkpoint, dict, dict, Figure]:
-    """Prune -> fine-tune the teacher; fails (GateError) if test MAE drops more than ``max_drop_deg``."""
+    """Prune -> fine-tune the teacher; fails (GateError) if test MAE (or real MAE, when a real set is
+    configured) drops more than ``max_drop_deg``."""
     config = PruneConfig.from_dict(prune)
     size = teacher.input_size
     finetune = TrainConfig.from_dict(
@@ -33,11 +34,11 @@ def prune_teacher(
             "input_size": size,
         }
     )
-    before = profile_model(teacher.model, size, test, config.latency)
+    before = profile_model(teacher.model, size, test, config.latency, real_test)
     model = copy.deepcopy(teacher.model)
     result = prune_and_finetune(model, train, val, size, config, finetune)
-    after = profile_model(result.model, size, test, config.latency)
-    gate = check_drop("prune", before["mae"], after["mae"], config.max_drop_deg)
+    after = profile_model(result.model, size, test, config.latency, real_test)
+    gates = check_drops("prune", before, after, config.max_drop_deg)
     speedup = before["torch_latency_median_ms"] / after["torch_latency_median_ms"]
     log.info(
         "pruned: MACs %.0f -> %.0f, torch latency %.3f -> %.3f ms (%.2fx), test MAE %.3f -> %.3f",
@@ -53,7 +54,7 @@ def prune_teacher(
         "macs_ratio": after["macs"] / before["macs"],
         "params_ratio": after["params"] / before["params"],
         "torch_speedup": speedup,
-        "mae_drop_deg": gate["drop_deg"],
+        "mae_drop_deg": gates[0]["drop_deg"],
     }
     checkpoint = Checkpoint(
         result.model,
@@ -65,13 +66,14 @@ def prune_teacher(
             "params": after["params"],
             "macs": after["macs"],
             "test_mae": after["mae"],
+            "real_mae": after["mae_real"],
         },
     )
     report = {
         "teacher": before,
         "pruned": after,
         **summary,
-        "gate": gate,
+        "gates": gates,
         "steps": result.steps,
         "config": prune,
     }

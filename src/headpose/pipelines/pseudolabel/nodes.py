@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from headpose.data.faceset import FaceSet
-from headpose.data.pseudolabel import PseudolabelConfig, pseudolabel_pools, pseudolabel_report
+from headpose.data.pseudolabel import REPORT_COLUMNS, PseudolabelConfig, pseudolabel_pools, pseudolabel_report
+from headpose.visualize import message_figure
+
+log = logging.getLogger(__name__)
 
 
 def pseudolabel_photos(pseudolabel: dict[str, Any]) -> tuple[FaceSet, pd.DataFrame]:
-    """Teacher labels and training-style crops of every configured pool's photos, plus a per-photo report."""
-    return pseudolabel_pools(PseudolabelConfig.from_dict(pseudolabel), progress=True)
+    """Teacher labels and training-style crops of every configured pool's photos, plus a per-photo report.
+
+    No pool configured (the default profile) gives no faces: the training mix is then synthetic."""
+    config = PseudolabelConfig.from_dict(pseudolabel)
+    if not config.pools:
+        log.info("pseudolabel.pools is empty: no photos to label (kedro run --env real configures LFW and UTKFace)")
+        return FaceSet.empty(config.image_size), pd.DataFrame(columns=REPORT_COLUMNS)
+    return pseudolabel_pools(config, progress=True)
 
 
 def describe_pseudolabels(faces: FaceSet, report: pd.DataFrame) -> tuple[dict, dict, Figure, Figure]:
     """Counts per pool and status as MLflow metrics and a JSON summary; pose histograms; a preview grid."""
+    if not len(report):
+        blank = message_figure("no photo pools configured (pseudolabel.pools)")
+        return {"photos": {"value": 0.0, "step": 0}}, {"photos": 0, "faces": 0, "pools": {}}, blank, blank
     summary, histograms, preview = pseudolabel_report(report, faces)
     metrics = {"photos": summary["photos"], "faces": summary["faces"]}
     for pool, counts in summary["pools"].items():

@@ -12,9 +12,9 @@ from typing import Any
 import onnx
 from matplotlib.figure import Figure
 
-from headpose.compression.gates import gate_record
+from headpose.compression.gates import GATED_SETS, gate_record
 from headpose.compression.latency import onnx_latencies
-from headpose.compression.profile import as_metrics, latency_vs_mae_figure
+from headpose.compression.profile import as_metrics, latency_vs_mae_figure, real_mae
 from headpose.compression.qat import QATConfig, quantization_aware_finetune
 from headpose.compression.quantization import PTQConfig, choose_shipping, count_qdq, ptq_within_budget
 from headpose.data.faceset import FaceSet
@@ -94,10 +94,11 @@ def quantize_qat(
 
 
 def decide_shipping(
-    test: FaceSet, quantize: dict[str, Any], **artifacts: Any
+    test: FaceSet, real_test: FaceSet, quantize: dict[str, Any], **artifacts: Any
 ) -> tuple[dict, dict, dict, Figure]:
-    """Measure every FP32 and INT8 ONNX model on the same test set and the same core (interleaved
+    """Measure every FP32 and INT8 ONNX model on the same test sets and the same core (interleaved
     latency rounds), gate each INT8 model against its FP32 parent and name the artifact that ships.
+    Where a real labelled set is configured, the decision compares its MAE.
 
     ``artifacts``: ``<student>_model`` checkpoints and ``<name>_onnx`` models, where ``<name>`` is
     ``<student>_fp32`` or ``<student>_int8_<variant>``.
@@ -118,12 +119,8 @@ def decide_shipping(
             row_name = student if fp32 else name
             paths[row_name] = save_onnx(proto, Path(tmp) / f"{row_name}.onnx")
             checkpoint = checkpoints[student]
-            metrics = pose_metrics(
-                predict_faceset(
-                    onnx_predictor(paths[row_name], threads=None).predict, test, checkpoint.input_size
-                ),
-                test.angles,
-            )
+            predictor = onnx_predictor(paths[row_name], threads=None).predict
+            metrics = pose_metrics(predict_faceset(predictor, test, checkpoint.input_size), test.angles)
             rows[row_name] = {
                 "precision": "fp32" if fp32 else "int8",
                 "parent": None if fp32 else student,
@@ -132,6 +129,7 @@ def decide_shipping(
                 **footprint[student],
                 "size_bytes": proto.ByteSize(),
                 **{k: metrics[k] for k in ("mae", "yaw", "pitch", "roll")},
+                "mae_real": real_mae(predictor, checkpoint.input_size, real_test),
             }
         sizes = {row["input_size"] for row in rows.values()}
         timings = {}
@@ -146,11 +144,11 @@ def decide_shipping(
     for name, row in rows.items():
         row.update(latency_ms=timings[name]["p50_ms"], latency_p99_ms=timings[name]["p99_ms"])
         if row["parent"]:
-            row["gate"] = gate_record(
-                f"quantize.{name}", rows[row["parent"]]["mae"], row["mae"], quantize["max_drop_deg"]
-            )
+            row["gates"] = [gate_record(f"quantize.{name}", rows[row["parent"]][key], row[key], quantize["max_drop_deg"],
+                                        dataset) for key, dataset in GATED_SETS.items() if row[key] is not None]
+    metric = "mae_real" if real_test is not None and len(real_test) else "mae"
     decision = choose_shipping(
-        [{"name": n, **r} for n, r in rows.items()], quantize["max_drop_deg"], quantize["min_speedup"]
+        [{"name": n, **r} for n, r in rows.items()], quantize["max_drop_deg"], quantize["min_speedup"], metric
     )
     decision["dataset"] = rows[decision["ships"]]["dataset"]
     log.info("ships: %s (%s)", decision["ships"], decision["reason"])

@@ -48,6 +48,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             decide_shipping,
             {
                 "test": "test_faces",
+                "real_test": "real_test_faces",
                 "quantize": "params:quantize",
                 **{f"{k}_model": f"{k}_model" for k in STUDENTS},
                 **{name: name for name in onnx_names},
