@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 # dvc.yaml's stage commands call `kedro` from this environment
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup run test repro push pull viz mlflow-ui bench-synth clean
+.PHONY: setup run run-real test repro push pull viz mlflow-ui bench-synth bench-profile clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,9 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## the whole DAG on the default profile (synthetic data, CPU, local MLflow + DVC)
 	$(VENV)/bin/kedro run
+
+run-real: $(STAMP)  ## the real-faces profile: pseudo-labelled + profiled photo pools (see conf/real/)
+	$(VENV)/bin/kedro run --env real
 
 test: $(STAMP)
 	$(VENV)/bin/pytest
@@ -45,6 +48,9 @@ mlflow-ui: $(STAMP)
 
 bench-synth: $(STAMP)
 	$(VENV)/bin/headpose bench-synth
+
+bench-profile: $(STAMP)
+	$(VENV)/bin/headpose bench-profile
 
 clean:
 	rm -rf $(VENV)

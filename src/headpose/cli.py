@@ -112,6 +112,12 @@ def cmd_bench_synth(args: argparse.Namespace) -> dict:
     return benchmark(num_images=args.images, image_size=args.size)
 
 
+def cmd_bench_profile(args: argparse.Namespace) -> dict:
+    from headpose.synth.profiling import benchmark
+
+    return benchmark(num_images=args.images, image_size=args.size, config={"background": args.background})
+
+
 # ----------------------------------------------------------------------------------------- predict
 
 def cmd_predict(args: argparse.Namespace) -> dict:
@@ -349,6 +355,14 @@ float until the MAE on other renders is within --max-drop of FP32. The file carr
     bs.add_argument("--size", type=int, default=128)
     bs.add_argument("--json", dest="json_out", metavar="FILE", help="the result as JSON")
     bs.set_defaults(func=cmd_bench_synth)
+
+    bp = _add(sub, "bench-profile", "face-profiling throughput (images/s, one core)", """example:
+  headpose bench-profile --images 1000 --size 128""")
+    bp.add_argument("--images", type=int, default=1000)
+    bp.add_argument("--size", type=int, default=128)
+    bp.add_argument("--background", default="border", choices=["border", "bank"])
+    bp.add_argument("--json", dest="json_out", metavar="FILE", help="the result as JSON")
+    bp.set_defaults(func=cmd_bench_profile)
     return parser
 
 

@@ -50,6 +50,13 @@ def predict_faceset(predict: Predictor, faceset: FaceSet, input_size: int, batch
     return np.concatenate(chunks) if chunks else np.zeros((0, 3), np.float32)
 
 
+def faceset_mae(predict: Predictor, faceset: FaceSet | None, input_size: int) -> float | None:
+    """Mean Euler MAE of ``predict`` on ``faceset``; ``None`` for a missing or empty set (e.g. no real set configured)."""
+    if faceset is None or not len(faceset):
+        return None
+    return pose_metrics(predict_faceset(predict, faceset, input_size), faceset.angles)["mae"]
+
+
 def pose_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     """MAE (degrees) of yaw, pitch, roll and their mean; MAE by |yaw| bucket; geodesic error."""
     pred, true = np.asarray(pred, np.float64), np.asarray(true, np.float64)

@@ -146,3 +146,13 @@ def test_textured_back_faces_are_culled_and_the_nearer_surface_wins():
     weight = np.array([1, 1, 1, 1, 0, 0, 0, 0], np.float32)
     image, _ = render_textured(background, screen, depth, triangles, screen, source, np.zeros((8, 3)), weight)
     assert not image.any()
+
+
+def test_bench_profile_command_prints_images_per_second(capsys):
+    import json
+
+    from headpose.cli import main
+
+    assert main(["bench-profile", "--images", "8", "--size", "64"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["images"] >= 8 and result["images_per_s"] > 0

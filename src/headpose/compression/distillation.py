@@ -42,6 +42,7 @@ class DistillConfig:
     bn_momentum: float | None = 0.1
     scratch_baseline: str = "student"  # key of the student also trained without a teacher
     latency: dict[str, int] = field(default_factory=lambda: {"runs": 100, "warmup": 10, "threads": 1})
+    init_from: dict[str, str | None] = field(default_factory=dict)  # student key -> checkpoint to start from
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DistillConfig:
@@ -70,9 +71,8 @@ class DistillConfig:
             raise ConfigError(f"distill.students has no {key!r}; known students: {sorted(self.students)}")
         base = dict(teacher_meta.get("train_config", {}))
         input_size = self.input_size or int(teacher_meta["input_size"])
-        return TrainConfig.from_dict(
-            {**base, **self.train, "model": dict(self.students[key]), "input_size": input_size}
-        )
+        return TrainConfig.from_dict({**base, **self.train, "model": dict(self.students[key]), "input_size": input_size,
+                                      "init_from": self.init_from.get(key)})  # never the teacher's own start
 
 
 class DistillationObjective:

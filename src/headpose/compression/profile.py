@@ -10,7 +10,7 @@ from torch import nn
 
 from headpose.compression.latency import torch_latency
 from headpose.data.faceset import FaceSet
-from headpose.evaluation import pose_metrics, predict_faceset, torch_predictor
+from headpose.evaluation import faceset_mae, pose_metrics, predict_faceset, torch_predictor
 from headpose.flops import count_macs, count_params
 
 
@@ -28,15 +28,8 @@ def profile_model(
         "torch_latency_median_ms": timing["p50_ms"],
         "torch_latency_p99_ms": timing["p99_ms"],
         **{k: metrics[k] for k in ("mae", "yaw", "pitch", "roll")},
-        "mae_real": real_mae(predict, input_size, real_test),
+        "mae_real": faceset_mae(predict, real_test, input_size),
     }
-
-
-def real_mae(predict, input_size: int, real_test: FaceSet | None) -> float | None:
-    """Mean MAE on the real labelled set, or ``None`` when none is configured."""
-    if real_test is None or not len(real_test):
-        return None
-    return pose_metrics(predict_faceset(predict, real_test, input_size), real_test.angles)["mae"]
 
 
 def as_metrics(rows: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from headpose.data.faceset import FaceSet
 from headpose.data.preprocess import to_model_input
 from headpose.errors import ConfigError, reject_unknown_keys
-from headpose.evaluation import Predictor, pose_metrics, predict_faceset
+from headpose.evaluation import Predictor, faceset_mae
 from headpose.timing import latency_ms, time_calls
 
 ROW_FIELDS = ("name", "backend", "precision", "path", "source", "input_size", "threads", "params", "macs",
@@ -122,12 +122,6 @@ def input_batch(faceset: FaceSet, input_size: int, batch_size: int) -> np.ndarra
     return to_model_input(faceset.images[np.arange(batch_size) % len(faceset)], input_size)
 
 
-def mae(predict: Predictor, faceset: FaceSet, input_size: int) -> float | None:
-    if not len(faceset):
-        return None
-    return pose_metrics(predict_faceset(predict, faceset, input_size), faceset.angles)["mae"]
-
-
 def project_relative(path: Path | None) -> str | None:
     """``path`` relative to the working directory (the project root under Kedro) when inside it."""
     if path is None:
@@ -162,7 +156,7 @@ def benchmark_runnable(runnable: Runnable, test: FaceSet, real_test: FaceSet,
                                                  settings.throughput_seconds) for b in settings.batch_sizes}
     with torch_threads(settings.eval_threads):
         evaluate = runnable.eval_predict or runnable.predict
-        mae_synthetic, mae_real = mae(evaluate, test, size), mae(evaluate, real_test, size)
+        mae_synthetic, mae_real = faceset_mae(evaluate, test, size), faceset_mae(evaluate, real_test, size)
     row = skipped_row(runnable, None)
     row.update(input_size=size, threads=settings.threads, **latency, throughput=throughput,
                mae_synthetic=mae_synthetic, mae_real=mae_real, skipped=None)

@@ -32,8 +32,6 @@ camera model.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import time
@@ -479,7 +477,6 @@ def benchmark(num_images: int = 512, image_size: int = 128, seed: int = 1,
     elapsed = time.perf_counter() - start
     result = {"image_size": image_size, "images": len(out), "seconds": round(elapsed, 3),
               "images_per_s": round(len(out) / elapsed, 1), "load_average_before": load}
-    print(json.dumps(result))
     return result
 
 
@@ -513,14 +510,3 @@ def preview_figure(faceset: FaceSet, n: int = 4, per_face: int = 3,
     ax.set_axis_off()
     return fig
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Face-profiling throughput on one core (JSON line).")
-    parser.add_argument("--images", type=int, default=512)
-    parser.add_argument("--size", type=int, default=128)
-    args = parser.parse_args(argv)
-    benchmark(args.images, args.size)
-
-
-if __name__ == "__main__":
-    main()

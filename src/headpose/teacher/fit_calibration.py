@@ -1,11 +1,15 @@
-"""Fit the teacher's yaw correction on synthetic renders, whose poses are exact, and ship it.
+"""Fit the teacher's yaw correction on renders whose poses are known, and ship it.
 
-    python -m headpose.teacher.fit_calibration [--images 4000] [--seed 91]
+    python -m headpose.teacher.fit_calibration [--images 4000] [--seed 91] [--renders FACESET]
 
-Renders heads at yaw over +-99 deg with photo-like pitch and roll, labels them with the
-uncorrected teacher (the ROI is the training crop, 1.6 x the landmark box), fits
-:func:`calibration.fit_yaw_calibration` on the even-indexed renders and prints the MAE per |yaw|
-bucket before and after the correction on the odd-indexed ones. Writes ``assets/yaw_calibration.json``.
+By default it renders synthetic heads at yaw over +-99 deg with photo-like pitch and roll.
+``--renders`` takes a FaceSet of such crops instead, e.g. the ``profile`` stage's real photos
+re-rendered at new poses (``data/03_primary/profiled``): their labels are exact relative to the
+teacher's reading of the near-frontal original, and they look like photos, not mannequins.
+The uncorrected teacher labels each crop (the ROI is the training crop, 1.6 x the landmark box);
+:func:`calibration.fit_yaw_calibration` is fitted on the even-indexed crops and the MAE per |yaw|
+bucket is printed before and after the correction on the odd-indexed ones. Writes
+``assets/yaw_calibration.json``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from headpose.angles import euler_to_matrix, geodesic_deg
+from headpose.data.faceset import FaceSet, load_faceset
 from headpose.synth.generate import generate
 from headpose.teacher.calibration import CALIBRATION_PATH, fit_yaw_calibration
 from headpose.teacher.landmarker import ROI_SCALE, Roi
@@ -29,9 +34,8 @@ CALIBRATION_BUCKETS = ((0, 30), (30, 60), (60, 75), (75, 100))
 MAX_GEODESIC_ERROR_DEG = 35.0
 
 
-def teacher_on_renders(num_images: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(raw teacher angles, true angles) of synthetic renders, each (N, 3) degrees."""
-    faces = generate({"num_images": num_images, "image_size": 128, "seed": seed, **RENDER_PARAMS})
+def teacher_on_renders(faces: FaceSet) -> tuple[np.ndarray, np.ndarray]:
+    """(raw teacher angles, true angles) of training-style crops, each (N, 3) degrees."""
     teacher = MediaPipeTeacher(calibration=None)
     side = faces.images.shape[1]
     roi = Roi((side / 2, side / 2), side * ROI_SCALE / 1.5)  # render crops are 1.5 x the landmark box
@@ -55,13 +59,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=91)
+    parser.add_argument("--renders", help="FaceSet of crops with known poses (default: render synthetic heads)")
     args = parser.parse_args(argv)
-    raw, true = teacher_on_renders(args.images, args.seed)
+    if args.renders:
+        faces = load_faceset(args.renders)
+        faces = faces.subset(np.random.default_rng(args.seed).choice(len(faces), min(args.images, len(faces)),
+                                                                     replace=False))
+        source = f"{args.renders}: {{n}} of {len(faces)} crops, seed {args.seed}"
+    else:
+        faces = generate({"num_images": args.images, "image_size": 128, "seed": args.seed, **RENDER_PARAMS})
+        source = f"synthetic renders: {{n}} images, seed {args.seed}"
+    raw, true = teacher_on_renders(faces)
     sane = geodesic_deg(euler_to_matrix(*raw.T), euler_to_matrix(*true.T)) < MAX_GEODESIC_ERROR_DEG
     fit_part = sane & (np.arange(len(raw)) % 2 == 0)
     held_out = sane & (np.arange(len(raw)) % 2 == 1)
     calibration = fit_yaw_calibration(raw[fit_part, 0], true[fit_part, 0],
-                                      source=f"synthetic renders: {int(fit_part.sum())} images, seed {args.seed}")
+                                      source=source.format(n=int(fit_part.sum())))
     calibration.save(CALIBRATION_PATH)
     report = {
         "renders": int(len(raw)), "kept": int(sane.sum()), "fitted_on": int(fit_part.sum()),

@@ -13,9 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from headpose.errors import DatasetError
+from headpose.errors import ConfigError, DatasetError
 from headpose.io import atomic_path
-from headpose.models import build_from_spec
+from headpose.models import build_from_spec, create_model
 
 
 @dataclass
@@ -77,3 +77,22 @@ def resize_to_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]) 
             module.weight = nn.Parameter(torch.empty_like(weight))
             if module.bias is not None:
                 module.bias = nn.Parameter(torch.empty(weight.shape[0]))
+
+
+def initial_model(spec: dict[str, Any], init_from: str | None = None) -> nn.Module:
+    """The model training starts from: fresh weights of ``spec``, or the weights of the checkpoint
+    ``init_from`` names (a .pt path, ``pretrained``, or ``models:/name@alias``). Its architecture must
+    be ``spec``: fine-tuning never silently swaps the model that was configured."""
+    model = create_model(**spec)
+    if init_from is None:
+        return model
+    from headpose.deploy.runtime import resolve_model_uri
+
+    path = resolve_model_uri(init_from, prefer=".pt")
+    if path.suffix != ".pt":
+        raise ConfigError(f"init_from {init_from!r}: {path} is not a .pt checkpoint (spec + state_dict)")
+    start = load_checkpoint(path).model
+    if dict(start.spec) != dict(model.spec):
+        raise ConfigError(f"init_from {init_from!r}: the checkpoint is {dict(start.spec)}, "
+                          f"but the configured model is {dict(model.spec)}")
+    return start.train()

@@ -40,6 +40,7 @@ class TrainConfig:
     distributed: dict[str, Any] = field(default_factory=lambda: {"nproc_per_node": 1, "backend": "auto"})
     loss: LossConfig = field(default_factory=LossConfig)
     augment: dict[str, Any] = field(default_factory=dict)
+    init_from: str | None = None       # start from this checkpoint's weights (.pt, pretrained, models:/...)
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
@@ -59,6 +60,7 @@ class TrainConfig:
             "lr": isinstance(self.lr, (int, float)) and self.lr > 0,
             "max_steps": self.max_steps is None or (isinstance(self.max_steps, int) and self.max_steps >= 1),
             "model": isinstance(self.model, dict) and isinstance(self.model.get("name"), str),
+            "init_from": self.init_from is None or isinstance(self.init_from, str),
         }
         for key, ok in checks.items():
             if not ok:

@@ -18,11 +18,9 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from headpose.data.faceset import load_faceset, save_faceset
-from headpose.data.faceset import FaceSet
+from headpose.data.faceset import FaceSet, load_faceset, save_faceset
 from headpose.errors import HeadposeError
-from headpose.models import create_model
-from headpose.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from headpose.training.checkpoint import Checkpoint, initial_model, load_checkpoint, save_checkpoint
 from headpose.training.config import TrainConfig
 from headpose.training.loop import TrainResult, fit
 
@@ -59,7 +57,7 @@ def _worker(work: Path) -> None:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
     dist.init_process_group(backend)
     try:
-        model = create_model(**config.model)
+        model = initial_model(config.model, config.init_from)
         result = fit(model, load_faceset(work / "train"), load_faceset(work / "val"), config)
         if dist.get_rank() == 0:
             meta = {"input_size": config.input_size, "train_config": config.to_dict()}

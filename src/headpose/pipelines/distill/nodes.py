@@ -9,11 +9,10 @@ from matplotlib.figure import Figure
 
 from headpose.compression.distillation import DistillationObjective, DistillConfig, set_bn_momentum
 from headpose.compression.gates import check_drops
-from headpose.compression.profile import as_metrics, latency_vs_mae_figure, profile_model, real_mae
+from headpose.compression.profile import as_metrics, latency_vs_mae_figure, profile_model
 from headpose.data.faceset import FaceSet
-from headpose.evaluation import pose_metrics, predict_faceset, torch_predictor
-from headpose.models import create_model
-from headpose.training.checkpoint import Checkpoint
+from headpose.evaluation import faceset_mae, torch_predictor
+from headpose.training.checkpoint import Checkpoint, initial_model
 from headpose.training.loop import fit
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def distill_student(
         teacher.model, train_config.loss, config.ratio, config.temperature, config.expectation_weight
     )
     result = fit(
-        set_bn_momentum(create_model(**train_config.model), config.bn_momentum),
+        set_bn_momentum(initial_model(train_config.model, train_config.init_from), config.bn_momentum),
         train,
         val,
         train_config,
@@ -53,8 +52,8 @@ def distill_student(
     for name, model, size in (("student", result.model, train_config.input_size),
                               ("teacher", teacher.model, teacher.input_size)):
         predict = torch_predictor(model)
-        rows[name] = {"mae": pose_metrics(predict_faceset(predict, test, size), test.angles)["mae"],
-                      "mae_real": real_mae(predict, size, real_test)}
+        rows[name] = {"mae": faceset_mae(predict, test, size),
+                      "mae_real": faceset_mae(predict, real_test, size)}
     gates = check_drops(f"distill.{key}", rows["teacher"], rows["student"], config.max_drop_deg)
     log.info("student %s distilled from %s: test MAE %.3f (teacher %.3f), real MAE %s (teacher %s)", key, source,
              rows["student"]["mae"], rows["teacher"]["mae"], rows["student"]["mae_real"], rows["teacher"]["mae_real"])

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from headpose.compression.gates import GATED_SETS, gate_record
 from headpose.compression.latency import onnx_latencies
-from headpose.compression.profile import as_metrics, latency_vs_mae_figure, real_mae
+from headpose.compression.profile import as_metrics, latency_vs_mae_figure
 from headpose.compression.qat import QATConfig, quantization_aware_finetune
 from headpose.compression.quantization import PTQConfig, choose_shipping, count_qdq, ptq_within_budget
 from headpose.data.faceset import FaceSet
@@ -22,7 +22,7 @@ from headpose.data.preprocess import to_model_input
 from headpose.deploy.onnx_export import check_parity, save_onnx, to_onnx_proto
 from headpose.deploy.runtime import onnx_predictor
 from headpose.errors import ConfigError, GateError
-from headpose.evaluation import pose_metrics, predict_faceset
+from headpose.evaluation import faceset_mae, pose_metrics, predict_faceset
 from headpose.flops import count_macs, count_params
 from headpose.training.checkpoint import Checkpoint
 from headpose.training.config import TrainConfig
@@ -129,7 +129,7 @@ def decide_shipping(
                 **footprint[student],
                 "size_bytes": proto.ByteSize(),
                 **{k: metrics[k] for k in ("mae", "yaw", "pitch", "roll")},
-                "mae_real": real_mae(predictor, checkpoint.input_size, real_test),
+                "mae_real": faceset_mae(predictor, real_test, checkpoint.input_size),
             }
         sizes = {row["input_size"] for row in rows.values()}
         timings = {}

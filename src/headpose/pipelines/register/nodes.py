@@ -7,13 +7,14 @@ from typing import Any
 
 from headpose.data.faceset import FaceSet
 from headpose.deploy.artifacts import parse_specs
-from headpose.deploy.benchmark import mae, row_name
+from headpose.deploy.benchmark import row_name
 from headpose.deploy.registry import Gates, choose_candidate, data_version, register_candidate
 from headpose.deploy.runtime import load_model
+from headpose.evaluation import faceset_mae
 
 
-def register_model(rows: list[dict[str, Any]], test: FaceSet, register: dict[str, Any], export: dict[str, Any],
-                   **upstream) -> dict[str, Any]:
+def register_model(rows: list[dict[str, Any]], test: FaceSet, real_test: FaceSet, register: dict[str, Any],
+                   export: dict[str, Any], **upstream) -> dict[str, Any]:
     """Register the candidate ONNX (+ its PyTorch checkpoint) as model ``register.model_name``.
 
     The candidate is the artifact named by the quantize stage's shipping decision when there is
@@ -26,12 +27,15 @@ def register_model(rows: list[dict[str, Any]], test: FaceSet, register: dict[str
     sources = [spec for spec in specs.values() if row_name(spec.name, "pytorch") == candidate["source"]]
     checkpoint = upstream.get(sources[0].dataset) if sources else None
 
+    gates = Gates.from_dict(register["gates"])
+    gate_set = real_test if gates.mae_metric == "mae_real" else test  # the set the gate's MAE is measured on
+
     def remeasure(model_uri: str) -> float:
         model = load_model(model_uri, threads=None)
-        return mae(model.predict, test, model.input_size)
+        return faceset_mae(model.predict, gate_set, model.input_size)
 
     result = register_candidate(
-        candidate, Path(candidate["path"]), checkpoint, Gates.from_dict(register["gates"]),
+        candidate, Path(candidate["path"]), checkpoint, gates,
         data_version(Path.cwd(), register["data_version_path"]), register["model_name"],
         remeasure=remeasure if register["remeasure_champion"] else None, example_image=test.images[0],
     )

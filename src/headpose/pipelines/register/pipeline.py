@@ -8,6 +8,6 @@ UPSTREAM = ("teacher_model", "pruned_model", "student_model", "student_relu_mode
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    inputs = {"rows": "benchmark_report", "test": "test_faces", "register": "params:register",
+    inputs = {"rows": "benchmark_report", "test": "test_faces", "real_test": "real_test_faces", "register": "params:register",
               "export": "params:export", **upstream_inputs(*UPSTREAM)}
     return Pipeline([Node(register_model, inputs, "registration_report", name="register_model")])

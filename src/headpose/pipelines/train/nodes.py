@@ -15,8 +15,7 @@ from headpose.evaluation import (
     torch_predictor,
 )
 from headpose.flops import count_macs, count_params
-from headpose.models import create_model
-from headpose.training.checkpoint import Checkpoint
+from headpose.training.checkpoint import Checkpoint, initial_model
 from headpose.training.config import TrainConfig
 from headpose.training.distributed import train_distributed
 from headpose.training.loop import fit
@@ -28,7 +27,7 @@ def train_model(train: FaceSet, val: FaceSet, train_params: dict[str, Any], augm
     if config.distributed.get("nproc_per_node", 1) > 1:
         _, result = train_distributed(train, val, config)
     else:
-        result = fit(create_model(**config.model), train, val, config)
+        result = fit(initial_model(config.model, config.init_from), train, val, config)
     checkpoint = result.checkpoint(config)
     history = result.metrics_history()
     history.update({k: [{"value": float(checkpoint.meta[k]), "step": 0}] for k in ("params", "macs")})
