@@ -59,6 +59,13 @@ class FaceSet:
         """(N, 3) float32 array of (yaw, pitch, roll) in degrees."""
         return self.labels[ANGLE_COLUMNS].to_numpy(np.float32)
 
+    def describe_sources(self) -> str:
+        """Images per source family, e.g. ``pseudolabel 22925, profiled 24232, synthetic 5385``."""
+        if not len(self) or "source" not in self.labels:
+            return f"{len(self)} images"
+        family = self.labels["source"].astype(str).str.split(":").str[0]
+        return ", ".join(f"{name} {count}" for name, count in family.value_counts().items())
+
     def subset(self, index) -> FaceSet:
         index = np.asarray(index)
         return FaceSet(

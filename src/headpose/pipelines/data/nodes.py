@@ -58,7 +58,7 @@ def mix_training_data(synthetic: FaceSet, real_train: FaceSet, pseudolabel: Face
     """All training-role data in the configured proportions (sources without images drop out)."""
     sources = {"synthetic": synthetic, "real_train": real_train, "pseudolabel": pseudolabel, "profiled": profiled}
     pool = mix_sources(sources, mix["ratios"], mix["size"], mix["seed"])
-    log.info("training mix: %s", pool.labels["source"].astype(str).str.split(":").str[0].value_counts().to_dict())
+    log.info("training mix: %s", pool.describe_sources())
     return pool
 
 

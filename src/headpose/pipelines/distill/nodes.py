@@ -60,6 +60,7 @@ def distill_student(
     checkpoint = result.checkpoint(
         train_config,
         parent=source,
+        training_data=train.describe_sources(),
         distill={k: distill[k] for k in ("ratio", "temperature", "expectation_weight") if k in distill},
         test_mae=rows["student"]["mae"],
         real_mae=rows["student"]["mae_real"],

@@ -28,7 +28,7 @@ def train_model(train: FaceSet, val: FaceSet, train_params: dict[str, Any], augm
         _, result = train_distributed(train, val, config)
     else:
         result = fit(initial_model(config.model, config.init_from), train, val, config)
-    checkpoint = result.checkpoint(config)
+    checkpoint = result.checkpoint(config, training_data=train.describe_sources())
     history = result.metrics_history()
     history.update({k: [{"value": float(checkpoint.meta[k]), "step": 0}] for k in ("params", "macs")})
     return checkpoint, history
