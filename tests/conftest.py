@@ -1,3 +1,4 @@
+import logging
 import os
 from pathlib import Path
 
@@ -36,3 +37,14 @@ def aflw2000_dev() -> Path:
     if not root.is_dir():
         pytest.skip(f"{root} is not available (set HEADPOSE_TEST_DATA)")
     return root
+
+
+@pytest.fixture
+def plain_logging():
+    """No root log handlers, as in a fresh ``headpose`` process: earlier Kedro sessions in the test
+    process leave a console handler on stdout, and CLI tests read stdout."""
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    root.handlers = []
+    yield
+    root.handlers = handlers

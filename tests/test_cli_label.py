@@ -2,7 +2,6 @@
 the |yaw| buckets every evaluation reports."""
 
 import json
-import logging
 
 import cv2
 import numpy as np
@@ -16,15 +15,7 @@ from headpose.teacher.calibration import CALIBRATION_PATH
 CALIBRATION = [] if CALIBRATION_PATH.is_file() else ["--no-calibration"]
 
 
-@pytest.fixture(autouse=True)
-def plain_logging():
-    """Earlier Kedro sessions in this process leave a console log handler on stdout; the CLI's own
-    stdout is what these tests read, as a user sees it in a fresh process."""
-    root = logging.getLogger()
-    handlers = root.handlers[:]
-    root.handlers = []
-    yield
-    root.handlers = handlers
+pytestmark = pytest.mark.usefixtures("plain_logging")
 
 
 def rows(path):

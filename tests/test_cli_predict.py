@@ -1,7 +1,6 @@
 """`headpose predict` end to end: images, folders, video, bad input and exit codes."""
 
 import json
-import logging
 
 import cv2
 import numpy as np
@@ -11,15 +10,7 @@ from headpose.cli import main
 from tests.inference.conftest import CLIP, export_tiny_onnx, read_video, render_head_turn, write_video
 
 
-@pytest.fixture(autouse=True)
-def plain_logging():
-    """Earlier Kedro sessions in this process leave a console log handler on stdout; the CLI's own
-    stdout is what these tests read, as a user sees it in a fresh process."""
-    root = logging.getLogger()
-    handlers = root.handlers[:]
-    root.handlers = []
-    yield
-    root.handlers = handlers
+pytestmark = pytest.mark.usefixtures("plain_logging")
 
 
 @pytest.fixture(scope="module")
