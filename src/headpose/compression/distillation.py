@@ -43,6 +43,7 @@ class DistillConfig:
     scratch_baseline: str = "student"  # key of the student also trained without a teacher
     latency: dict[str, int] = field(default_factory=lambda: {"runs": 100, "warmup": 10, "threads": 1})
     init_from: dict[str, str | None] = field(default_factory=dict)  # student key -> checkpoint to start from
+    student_train: dict[str, dict[str, Any]] = field(default_factory=dict)  # student key -> `train` overrides
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DistillConfig:
@@ -71,7 +72,8 @@ class DistillConfig:
             raise ConfigError(f"distill.students has no {key!r}; known students: {sorted(self.students)}")
         base = dict(teacher_meta.get("train_config", {}))
         input_size = self.input_size or int(teacher_meta["input_size"])
-        return TrainConfig.from_dict({**base, **self.train, "model": dict(self.students[key]), "input_size": input_size,
+        return TrainConfig.from_dict({**base, **self.train, **(self.student_train.get(key) or {}),
+                                      "model": dict(self.students[key]), "input_size": input_size,
                                       "init_from": self.init_from.get(key)})  # never the teacher's own start
 
 

@@ -9,8 +9,7 @@ from typing import Any
 from headpose.compression.distillation import DistillConfig, set_bn_momentum
 from headpose.compression.profile import as_metrics, profile_model
 from headpose.data.faceset import FaceSet
-from headpose.models import create_model
-from headpose.training.checkpoint import Checkpoint
+from headpose.training.checkpoint import Checkpoint, initial_model
 from headpose.training.loop import fit
 
 log = logging.getLogger(__name__)
@@ -19,12 +18,12 @@ log = logging.getLogger(__name__)
 def train_scratch_student(
     train: FaceSet, val: FaceSet, teacher_model: Checkpoint, distill: dict[str, Any]
 ) -> tuple[Checkpoint, dict]:
-    """Student ``distill.scratch_baseline`` trained exactly as in distillation, minus the teacher."""
+    """Student ``distill.scratch_baseline`` trained exactly as in distillation (same start, same recipe),
+    minus the teacher."""
     config = DistillConfig.from_dict(distill)
     train_config = config.student_train_config(config.scratch_baseline, teacher_model.meta)
-    result = fit(
-        set_bn_momentum(create_model(**train_config.model), config.bn_momentum), train, val, train_config
-    )
+    model = set_bn_momentum(initial_model(train_config.model, train_config.init_from), config.bn_momentum)
+    result = fit(model, train, val, train_config)
     return result.checkpoint(train_config, parent=None), result.metrics_history()
 
 
