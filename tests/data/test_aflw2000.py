@@ -275,3 +275,12 @@ def test_300w_lp_layout_reads_subfolders_and_groups_views_of_one_photo(tmp_path)
     faces, report = read_aflw2000(tmp_path, crop_size=32, layout="300w_lp", progress=False)
     assert len(faces) == 3 and len(report) == 0
     assert sorted(faces.labels["subject"]) == ["AFW/AFW_1051618982_1", "AFW/AFW_1051618982_1", "HELEN/HELEN_232194_1"]
+
+
+def test_zero_byte_image_is_a_bad_sample_naming_the_file(tmp_path):
+    from headpose.data.aflw2000 import BadSample, read_rgb
+
+    empty = tmp_path / "image00001.jpg"
+    empty.write_bytes(b"")
+    with pytest.raises(BadSample, match="image00001.jpg"):
+        read_rgb(empty)

@@ -1,6 +1,7 @@
 """Promotion gates on a real MLflow sqlite registry, and the pyfunc served from models:/headpose@champion."""
 
 import json
+import math
 
 import mlflow
 import numpy as np
@@ -102,6 +103,18 @@ def test_bad_request_images_are_rejected_with_the_row(mlflow_registry, tiny_arti
 def test_decision_without_numbers_is_not_promoted():
     assert promotion_decision({"name": "x", "mae_synthetic": None, "p50_ms": 1.0}, None, GATES) == (
         False, "candidate x has no measured mae_synthetic/p50_ms")
+
+
+@pytest.mark.parametrize("mae, latency", [(math.nan, 1.0), (5.0, math.nan), (math.inf, 1.0)])
+def test_non_finite_figures_are_never_promoted(mae, latency):
+    promoted, why = promotion_decision({"name": "x", "mae_synthetic": mae, "p50_ms": latency}, None, GATES)
+    assert not promoted and "non-finite" in why
+
+
+def test_a_nan_champion_tag_sets_no_bar_and_the_candidate_is_judged_on_its_own():
+    candidate = {"name": "x", "mae_synthetic": 50.0, "p50_ms": 1.0}
+    assert promotion_decision(candidate, math.nan, GATES)[1].startswith("no current champion")
+    assert not promotion_decision({**candidate, "p50_ms": 1e9}, math.nan, GATES)[0]  # the latency gate still holds
 
 
 def test_candidate_is_the_shipped_artifact_else_best_mae_times_latency():

@@ -97,7 +97,8 @@ def read_rgb(path: Path) -> np.ndarray:
     """uint8 (H, W, 3) RGB image, or BadSample when missing or undecodable."""
     if not path.is_file():
         raise BadSample(path, "image file is missing")
-    image = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+    data = np.fromfile(path, np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # OpenCV raises on empty buffers
     if image is None:
         raise BadSample(path, "image is corrupt or unreadable (OpenCV could not decode it)")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

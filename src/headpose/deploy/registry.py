@@ -10,6 +10,7 @@ re-measured on the candidate's test data first, so the comparison is like for li
 from __future__ import annotations
 
 import logging
+import math
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -47,6 +48,11 @@ def promotion_decision(candidate: dict[str, Any], champion_mae: float | None, ga
     mae, latency = candidate.get(gates.mae_metric), candidate.get(gates.latency_metric)
     if mae is None or latency is None:
         return False, f"candidate {candidate.get('name')} has no measured {gates.mae_metric}/{gates.latency_metric}"
+    if not (math.isfinite(mae) and math.isfinite(latency)):  # NaN compares false and would pass every gate
+        return False, (f"candidate {candidate.get('name')} has a non-finite {gates.mae_metric} {mae} "
+                       f"or {gates.latency_metric} {latency}")
+    if champion_mae is not None and not math.isfinite(champion_mae):
+        champion_mae = None  # a NaN champion tag sets no bar: judge the candidate on its own
     if latency > gates.latency_budget_ms:
         return False, (f"{gates.latency_metric} {latency:.3f} ms exceeds the latency budget "
                        f"{gates.latency_budget_ms:.3f} ms")
