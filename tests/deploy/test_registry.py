@@ -13,7 +13,7 @@ from headpose.data.preprocess import to_model_input
 from headpose.deploy.pyfunc import encode_image
 from headpose.deploy.registry import Gates, choose_candidate, data_version, promotion_decision, register_candidate
 from headpose.deploy.runtime import load_model, onnx_predictor, resolve_model_uri
-from headpose.errors import HeadposeError
+from headpose.errors import ConfigError, HeadposeError
 
 GATES = Gates(mae_tolerance_deg=0.1, latency_budget_ms=5.0)
 
@@ -143,3 +143,13 @@ def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts,
     result = json.loads(capsys.readouterr().out)
     assert result["backend"] == "onnxruntime" and result["model"].endswith(tiny_artifacts.onnx_path.name)
     assert result["p50_ms"] > 0 and result["throughput"] > 0
+
+
+def test_auto_metric_compares_real_mae_where_the_candidate_has_it():
+    from headpose.deploy.registry import Gates
+
+    gates = Gates.from_dict({"mae_metric": "auto"})
+    assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": 10.0}).mae_metric == "mae_real"
+    assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": None}).mae_metric == "mae_synthetic"
+    with pytest.raises(ConfigError, match="mae_metric"):
+        Gates.from_dict({"mae_metric": "mae_typo"})

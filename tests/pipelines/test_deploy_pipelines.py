@@ -19,7 +19,8 @@ BEFORE = [stage for stage in STAGES if stage not in DEPLOY]  # data, train, and 
 
 def stages_to_run(project) -> list[str]:
     """The upstream stages from the first one whose outputs (that deploy reads) are missing."""
-    needed = {"test_faces": "data", **{entry: stage for entry, stage in UPSTREAM.items() if stage in STAGES}}
+    needed = {"pseudolabel_faces": "pseudolabel", "profiled_faces": "profile", "test_faces": "data",
+              **{entry: stage for entry, stage in UPSTREAM.items() if stage in STAGES}}
     with KedroSession.create(project_path=project, env="test") as session:
         catalog = session.load_context().catalog
         missing = {stage for entry, stage in needed.items() if not catalog.exists(entry)}

@@ -13,7 +13,7 @@ import logging
 import math
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +27,15 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 TAG_KEYS = ("mae_synthetic", "mae_real", "p50_ms", "p99_ms", "macs", "params", "backend", "precision", "size_bytes")
 
 
+MAE_METRICS = ("mae_synthetic", "mae_real", "auto")
+
+
 @dataclass(frozen=True)
 class Gates:
     mae_tolerance_deg: float = 0.0      # candidate MAE may exceed the champion's by this much
     latency_budget_ms: float = 5.0      # candidate latency (``latency_metric``) must not exceed this
     latency_metric: str = "p50_ms"
-    mae_metric: str = "mae_synthetic"
+    mae_metric: str = "mae_synthetic"   # mae_synthetic | mae_real | auto: mae_real where the candidate has it
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> Gates:
@@ -40,7 +43,15 @@ class Gates:
         gates = cls(**params)
         if gates.mae_tolerance_deg < 0 or gates.latency_budget_ms <= 0:
             raise ConfigError(f"register.gates: need mae_tolerance_deg >= 0 and latency_budget_ms > 0, got {gates}")
+        if gates.mae_metric not in MAE_METRICS:
+            raise ConfigError(f"register.gates.mae_metric: {gates.mae_metric!r} is not one of {MAE_METRICS}")
         return gates
+
+    def for_candidate(self, row: dict[str, Any]) -> Gates:
+        """``auto`` resolved: the real labelled set's MAE when the candidate was measured on one."""
+        if self.mae_metric != "auto":
+            return self
+        return replace(self, mae_metric="mae_real" if row.get("mae_real") is not None else "mae_synthetic")
 
 
 def promotion_decision(candidate: dict[str, Any], champion_mae: float | None, gates: Gates) -> tuple[bool, str]:

@@ -27,7 +27,7 @@ def register_model(rows: list[dict[str, Any]], test: FaceSet, real_test: FaceSet
     sources = [spec for spec in specs.values() if row_name(spec.name, "pytorch") == candidate["source"]]
     checkpoint = upstream.get(sources[0].dataset) if sources else None
 
-    gates = Gates.from_dict(register["gates"])
+    gates = Gates.from_dict(register["gates"]).for_candidate(candidate)
     gate_set = real_test if gates.mae_metric == "mae_real" else test  # the set the gate's MAE is measured on
 
     def remeasure(model_uri: str) -> float:
