@@ -138,6 +138,41 @@ def _bary(v0: float, v1: float, v2: float, b0: float, b1: float) -> float:
 
 
 @njit(cache=True)
+def _triangle_setup(screen: np.ndarray, i0: int, i1: int, i2: int, width: int, height: int):
+    """Pixel bounds and barycentric x-slopes of a front-facing triangle with screen-space corners
+    ``screen[i0, i1, i2]``: (visible, xmin, xmax, ymin, ymax, a0, a1, inv_area). ``visible`` is False
+    for back faces (culled) and triangles off the image."""
+    x0, y0 = screen[i0, 0], screen[i0, 1]
+    x1, y1 = screen[i1, 0], screen[i1, 1]
+    x2, y2 = screen[i2, 0], screen[i2, 1]
+    area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
+    xmin = max(np.ceil(min(x0, x1, x2)), 0.0)
+    xmax = min(np.floor(max(x0, x1, x2)), width - 1.0)
+    ymin = max(int(np.ceil(min(y0, y1, y2))), 0)
+    ymax = min(int(np.floor(max(y0, y1, y2))), height - 1)
+    # image y points down: front faces have negative area
+    visible = area <= -1e-6 and xmin <= xmax and ymin <= ymax
+    inv_area = 1.0 / area if visible else 0.0
+    # Barycentrics are affine in the pixel: b0 = a0 * x + c0(y), b1 = a1 * x + c1(y), b2 = 1 - b0 - b1.
+    return visible, xmin, xmax, ymin, ymax, -(y2 - y1) * inv_area, -(y0 - y2) * inv_area, inv_area
+
+
+@njit(cache=True)
+def _row_span(screen: np.ndarray, i0: int, i1: int, i2: int, py: int, a0: float, a1: float, inv_area: float,
+              xmin: float, xmax: float):
+    """(c0, c1, lo, hi) of pixel row ``py``: the barycentric offsets and the x range inside the triangle."""
+    x0, y0 = screen[i0, 0], screen[i0, 1]
+    x1, y1 = screen[i1, 0], screen[i1, 1]
+    x2, y2 = screen[i2, 0], screen[i2, 1]
+    c0 = ((x2 - x1) * (py - y1) + (y2 - y1) * x1) * inv_area
+    c1 = ((x0 - x2) * (py - y2) + (y0 - y2) * x2) * inv_area
+    lo, hi = _span(a0, c0, xmin, xmax)
+    lo, hi = _span(a1, c1, lo, hi)
+    lo, hi = _span(-(a0 + a1), 1.0 - c0 - c1, lo, hi)
+    return c0, c1, lo, hi
+
+
+@njit(cache=True)
 def _to_byte(value: float) -> np.uint8:
     return np.uint8(min(max(value * 255.0 + 0.5, 0.0), 255.0))
 
@@ -168,31 +203,14 @@ def render_into(image: np.ndarray, depth: np.ndarray, vertices: np.ndarray, tria
     colour = np.empty(3, np.float32)
     for t in range(triangles.shape[0]):
         i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        x0, y0 = screen[i0, 0], screen[i0, 1]
-        x1, y1 = screen[i1, 0], screen[i1, 1]
-        x2, y2 = screen[i2, 0], screen[i2, 1]
-        area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-        if area > -1e-6:  # image y points down: front faces have negative area; cull the rest
+        visible, xmin, xmax, ymin, ymax, a0, a1, inv_area = _triangle_setup(screen, i0, i1, i2, width, height)
+        if not visible:
             continue
-        xmin = max(np.ceil(min(x0, x1, x2)), 0.0)
-        xmax = min(np.floor(max(x0, x1, x2)), width - 1.0)
-        ymin = max(int(np.ceil(min(y0, y1, y2))), 0)
-        ymax = min(int(np.floor(max(y0, y1, y2))), height - 1)
-        if xmin > xmax or ymin > ymax:
-            continue
-        inv_area = 1.0 / area
-        # Barycentrics are affine in the pixel: b0 = a0 * x + c0(y), b1 = a1 * x + c1(y), b2 = 1 - b0 - b1.
-        a0 = -(y2 - y1) * inv_area
-        a1 = -(y0 - y2) * inv_area
         z2, dz0, dz1 = inv_depth[i2], inv_depth[i0] - inv_depth[i2], inv_depth[i1] - inv_depth[i2]
         featured = textured[t]
         haired = max(hair_score[i0], hair_score[i1], hair_score[i2]) > hairline
         for py in range(ymin, ymax + 1):
-            c0 = ((x2 - x1) * (py - y1) + (y2 - y1) * x1) * inv_area
-            c1 = ((x0 - x2) * (py - y2) + (y0 - y2) * x2) * inv_area
-            lo, hi = _span(a0, c0, xmin, xmax)
-            lo, hi = _span(a1, c1, lo, hi)
-            lo, hi = _span(-(a0 + a1), 1.0 - c0 - c1, lo, hi)
+            c0, c1, lo, hi = _row_span(screen, i0, i1, i2, py, a0, a1, inv_area, xmin, xmax)
             for px in range(int(np.ceil(lo)), int(np.floor(hi)) + 1):
                 b0 = a0 * px + c0
                 b1 = a1 * px + c1

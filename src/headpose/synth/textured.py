@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from headpose.synth.render import _bary, _span
+from headpose.synth.render import _bary, _row_span, _triangle_setup
 
 
 def render_textured(background: np.ndarray, screen: np.ndarray, depth: np.ndarray, triangles: np.ndarray,
@@ -71,32 +71,15 @@ def render_textured_into(image: np.ndarray, zbuf: np.ndarray, screen: np.ndarray
     height, width = image.shape[0], image.shape[1]
     for t in range(triangles.shape[0]):
         i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        x0, y0 = screen[i0, 0], screen[i0, 1]
-        x1, y1 = screen[i1, 0], screen[i1, 1]
-        x2, y2 = screen[i2, 0], screen[i2, 1]
-        area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-        if area > -1e-6:  # image y points down: front faces have negative area; cull the rest
+        visible, xmin, xmax, ymin, ymax, a0, a1, inv_area = _triangle_setup(screen, i0, i1, i2, width, height)
+        if not visible:
             continue
-        xmin = max(np.ceil(min(x0, x1, x2)), 0.0)
-        xmax = min(np.floor(max(x0, x1, x2)), width - 1.0)
-        ymin = max(int(np.ceil(min(y0, y1, y2))), 0)
-        ymax = min(int(np.floor(max(y0, y1, y2))), height - 1)
-        if xmin > xmax or ymin > ymax:
-            continue
-        inv_area = 1.0 / area
-        # Barycentrics are affine in the pixel: b0 = a0 * x + c0(y), b1 = a1 * x + c1(y), b2 = 1 - b0 - b1.
-        a0 = -(y2 - y1) * inv_area
-        a1 = -(y0 - y2) * inv_area
         z2, dz0, dz1 = depth[i2], depth[i0] - depth[i2], depth[i1] - depth[i2]
         w0, w1, w2 = weight[i0], weight[i1], weight[i2]
         photo = max(w0, w1, w2) > 0.0
         plain = min(w0, w1, w2) >= 1.0
         for py in range(ymin, ymax + 1):
-            c0 = ((x2 - x1) * (py - y1) + (y2 - y1) * x1) * inv_area
-            c1 = ((x0 - x2) * (py - y2) + (y0 - y2) * x2) * inv_area
-            lo, hi = _span(a0, c0, xmin, xmax)
-            lo, hi = _span(a1, c1, lo, hi)
-            lo, hi = _span(-(a0 + a1), 1.0 - c0 - c1, lo, hi)
+            c0, c1, lo, hi = _row_span(screen, i0, i1, i2, py, a0, a1, inv_area, xmin, xmax)
             for px in range(int(np.ceil(lo)), int(np.floor(hi)) + 1):
                 b0 = a0 * px + c0
                 b1 = a1 * px + c1
@@ -128,28 +111,12 @@ def depth_into(zbuf: np.ndarray, screen: np.ndarray, depth: np.ndarray, triangle
     height, width = zbuf.shape[0], zbuf.shape[1]
     for t in range(triangles.shape[0]):
         i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        x0, y0 = screen[i0, 0], screen[i0, 1]
-        x1, y1 = screen[i1, 0], screen[i1, 1]
-        x2, y2 = screen[i2, 0], screen[i2, 1]
-        area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-        if area > -1e-6:
+        visible, xmin, xmax, ymin, ymax, a0, a1, inv_area = _triangle_setup(screen, i0, i1, i2, width, height)
+        if not visible:
             continue
-        xmin = max(np.ceil(min(x0, x1, x2)), 0.0)
-        xmax = min(np.floor(max(x0, x1, x2)), width - 1.0)
-        ymin = max(int(np.ceil(min(y0, y1, y2))), 0)
-        ymax = min(int(np.floor(max(y0, y1, y2))), height - 1)
-        if xmin > xmax or ymin > ymax:
-            continue
-        inv_area = 1.0 / area
-        a0 = -(y2 - y1) * inv_area
-        a1 = -(y0 - y2) * inv_area
         z2, dz0, dz1 = depth[i2], depth[i0] - depth[i2], depth[i1] - depth[i2]
         for py in range(ymin, ymax + 1):
-            c0 = ((x2 - x1) * (py - y1) + (y2 - y1) * x1) * inv_area
-            c1 = ((x0 - x2) * (py - y2) + (y0 - y2) * x2) * inv_area
-            lo, hi = _span(a0, c0, xmin, xmax)
-            lo, hi = _span(a1, c1, lo, hi)
-            lo, hi = _span(-(a0 + a1), 1.0 - c0 - c1, lo, hi)
+            c0, c1, lo, hi = _row_span(screen, i0, i1, i2, py, a0, a1, inv_area, xmin, xmax)
             for px in range(int(np.ceil(lo)), int(np.floor(hi)) + 1):
                 z = z2 + (a0 * px + c0) * dz0 + (a1 * px + c1) * dz1
                 if z > zbuf[py, px]:
