@@ -7,7 +7,7 @@ from headpose.data.faceset import FaceSet
 from headpose.errors import ConfigError
 from headpose.synth.head_model import head_model
 from headpose.synth.landmarks import MESH_INDEX_68
-from headpose.synth.profiling import (ProfileConfig, delta_rotation, preview_figure, profile_face,
+from headpose.synth.profiling import (ProfileConfig, _fill_holes, delta_rotation, preview_figure, profile_face,
                                       profile_faceset, sample_target)
 from headpose.synth.render import Hair, Light, render
 from headpose.synth.textured import render_textured
@@ -38,12 +38,14 @@ def synthetic_photo(angles) -> tuple[np.ndarray, np.ndarray]:
     return image, np.concatenate([landmarks, iris])
 
 
-# Targets on the photo's side, and on the other side (the photo is mirrored first).
+# Targets on the photo's side, and on the other side (the photo is mirrored first); the photo's
+# border and the photo itself (head removed) are both plain blue here.
+@pytest.mark.parametrize("background", ["border", "photo"])
 @pytest.mark.parametrize("target", [(70.0, 5.0, 10.0), (-95.0, -8.0, 10.0)])
-def test_profiled_head_is_rendered_at_the_target_pose(target):
+def test_profiled_head_is_rendered_at_the_target_pose(target, background):
     angles = np.array([25.0, -10.0, 10.0])
     image, landmarks = synthetic_photo(angles)
-    config = ProfileConfig(background="border")  # the photo's border: plain blue here
+    config = ProfileConfig(background=background)
     out = profile_face(image, landmarks, angles, np.array(target), np.random.default_rng(0), config)
     assert np.array_equal(out.angles, target)
     assert out.mirrored == (target[0] < 0)
@@ -61,6 +63,33 @@ def test_profiled_head_is_rendered_at_the_target_pose(target):
     background = np.abs(out.image.astype(float) - BLUE).max(-1) < 25
     assert skin[rows, cols].mean() > 0.9  # a few may fall just outside a concave profile (lips)
     assert 0.05 < background.mean() < 0.8 and 0.2 < skin.mean() < 0.95
+
+
+def test_photo_background_keeps_the_scene_in_place_without_the_old_head():
+    angles = np.array([20.0, 0.0, 0.0])
+    image, landmarks = synthetic_photo(angles)
+    scene = ~(image != BLUE).any(-1)
+    image[scene & (np.arange(SIZE) // 4 % 2 == 0)[:, None]] = (0, 255, 0)  # green stripes on blue
+    target = np.array([60.0, 0.0, 0.0])
+    config = dict(crop_shift=0.0, crop_scale_jitter=0.0)
+    photo = profile_face(image, landmarks, angles, target, np.random.default_rng(0),
+                         ProfileConfig(background="photo", **config)).image.astype(float)
+    border = profile_face(image, landmarks, angles, target, np.random.default_rng(0),
+                          ProfileConfig(background="border", **config)).image.astype(float)
+    assert photo[:, 0, 1].std() > 80 > 10 > border[:, 0, 1].std()  # the stripes stay, a border fill blurs them
+    # where the old head was and the turned one is not: a blend of the scene, not the old face's skin
+    assert np.abs(photo[0, -1] - SKIN * 255).max() > 60
+
+
+def test_fill_holes_keeps_known_pixels_and_fills_from_the_surroundings():
+    ramp = np.repeat(np.linspace(0, 255, 64)[None, :, None], 64, 0).repeat(3, 2).astype(np.uint8)
+    hole = np.zeros((64, 64), bool)
+    hole[20:44, 20:44] = True
+    filled = _fill_holes(np.where(hole[..., None], 0, ramp).astype(np.uint8), hole)
+    assert np.array_equal(filled[~hole], ramp[~hole])
+    inside = filled[hole].astype(float)
+    assert inside.min() >= ramp[:, 19].min() - 10 and inside.max() <= ramp[:, 44].max() + 10
+    assert filled[32, 22, 0] < filled[32, 41, 0]  # the ramp carries into the hole
 
 
 def test_delta_rotation_composes_to_the_target():
@@ -108,7 +137,7 @@ def test_profile_faceset_is_deterministic_and_keeps_provenance():
 
 @pytest.mark.parametrize("params, key", [({"bogus": 1}, "bogus"), ({"image_size": 4}, "image_size"),
                                          ({"yaw_range": [10, -10]}, "yaw_range"), ({"mirror": 1}, "mirror"),
-                                         ({"background": "photo"}, "background"),
+                                         ({"background": "photos"}, "background"),
                                          ({"crop_margin": "wide"}, "crop_margin")])
 def test_bad_config_raises_config_error_naming_the_key(params, key):
     with pytest.raises(ConfigError, match=key):

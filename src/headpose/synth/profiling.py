@@ -23,8 +23,10 @@ turn it to a target pose whose label is exact by construction:
    photo saw.
 4. Crop. The training crop is cut like every other one: :func:`headpose.data.crops.
    box_from_landmarks` of the new view's projected 68 landmarks with the configured margin, plus
-   jitter, rendered straight at ``image_size`` over a background (the synthetic background bank of
-   :mod:`headpose.synth.generate`, or a smooth fill made of the photo's own border colours).
+   jitter, rendered straight at ``image_size`` over a background: the photo itself with the head's
+   old silhouette filled from its surroundings ("photo", as 300W-LP keeps the scene: hair beyond
+   the skull, shoulders and background stay where they were), the synthetic background bank of
+   :mod:`headpose.synth.generate` ("bank"), or a smooth fill of the photo's border colours ("border").
 
 Rendering is weak-perspective (orthographic at the fit's scale), which is also the teacher fit's
 camera model.
@@ -60,7 +62,7 @@ from headpose.synth.render import vertex_normals
 from headpose.synth.textured import depth_into, render_textured_into, visible_vertices
 from headpose.teacher.pose import NUM_MESH_LANDMARKS, camera_points, fit_pose
 
-BACKGROUNDS = ("bank", "border")
+BACKGROUNDS = ("bank", "border", "photo")
 # Plain-skin vertices of the face mesh: cheeks (both sides) and forehead.
 SKIN_VERTICES = np.array([50, 280, 101, 330, 205, 425, 117, 346, 151, 108, 337, 9])
 FOREHEAD_TOP, CHIN = 10, 152
@@ -70,6 +72,7 @@ IRIS_BLOCKS = (np.arange(468, 473), np.arange(473, 478))
 PART_SHADE = {FACE: 1.0, SKULL: 1.0, EAR: 0.92, NECK: 0.85}
 HIDDEN_TOLERANCE_CM = 0.6  # a vertex further than this behind the visible surface is hidden
 SILHOUETTE_MARGIN_PX = 1   # photo pixels a trusted vertex keeps from the head's outline in the photo
+HOLE_GROW = 0.06           # the old silhouette is grown by this share of the face size before filling
 
 
 def _knob(default: Any, lo: float | None = None, hi: float | None = None) -> Any:
@@ -96,7 +99,7 @@ class ProfileConfig:
     crop_margin: float = _knob(DEFAULT_MARGIN, 0, 2)
     crop_shift: float = _knob(0.03, 0, 0.5)
     crop_scale_jitter: float = _knob(0.05, 0, 0.5)
-    background: str = "bank"                   # "bank": generate.py's tiles; "border": the photo's border
+    background: str = "bank"                   # "photo" | "bank" (generate.py's tiles) | "border"
     background_seed: int = _knob(0, 0)         # which background bank
     background_noise: float = _knob(0.03, 0, 0.5)
     texture_fade: float = _knob(0.3, 0.01, 1)  # photo texture fades out below this cosine to the source view
@@ -165,6 +168,7 @@ class _Rig:
     mean: np.ndarray         # (V, 3) float64 head-model vertices, cm
     triangles: np.ndarray    # (T, 3) int32
     neck: np.ndarray         # (V,) bool
+    scene_fill: np.ndarray   # (V,) bool: skull, neck and ears, which the "photo" background fills
     anchor: np.ndarray       # (V - 468,) face vertex whose fit residual a non-face vertex follows
     anchor_weight: np.ndarray  # (V - 468,) how much of it
     mirror: np.ndarray       # (468,) index of each face vertex's mirror image
@@ -203,7 +207,7 @@ def _rig() -> _Rig:
     hair = np.where((model.part == SKULL) | (model.part == FACE), np.clip((score - 0.05) / 0.2, 0, 1), 0.0)
     hair = hair * hair * (3 - 2 * hair)  # smoothstep
     shade = np.array([PART_SHADE[int(p)] for p in model.part])
-    return _Rig(mean, model.triangles, model.part == NECK, anchor, weight, mirror, smooth, hair, shade,
+    return _Rig(mean, model.triangles, model.part == NECK, np.isin(model.part, (SKULL, NECK, EAR)), anchor, weight, mirror, smooth, hair, shade,
                 np.flatnonzero((model.part == SKULL) & (score > 0.2)))
 
 
@@ -284,8 +288,8 @@ def profile_face(image: np.ndarray, landmarks: np.ndarray, angles: np.ndarray, t
     # 2. Where the photo shows each vertex, and how far to trust it.
     source_xy = np.stack([head[:, 0], -head[:, 1]], 1).astype(np.float32)
     source_depth = head[:, 2].astype(np.float32)
-    weight = _texture_weight(rig, source, source_xy, source_depth, head.astype(np.float32),
-                             fit.scale, config.texture_fade)
+    weight, silhouette = _texture_weight(rig, source, source_xy, source_depth, head.astype(np.float32),
+                                         fit.scale, config.texture_fade)
     fallback = _fill_colours(rig, source, source_xy, weight, lm)
 
     # 3. The turned head: R_target = dR @ R_teacher, about the neck pivot; the neck stays.
@@ -304,17 +308,29 @@ def profile_face(image: np.ndarray, landmarks: np.ndarray, angles: np.ndarray, t
     depth = turned[:, 2] * scale
     depth = depth - depth.min() + 1.0  # > 0 everywhere: a zero z-buffer means "no head"
 
+    scene = _fill_holes(source, _grow(silhouette, HOLE_GROW * side)) if config.background == "photo" else None
     # Photos much larger than the crop are shrunk first, so bilinear sampling does not alias.
     shrink = min(1.0, 2.0 * size / (side + 1e-9))
+    ratio = np.ones(2, np.float32)
     if shrink < 0.75:
         new_size = (max(1, round(source.shape[1] * shrink)), max(1, round(source.shape[0] * shrink)))
         small = cv2.resize(source, new_size, interpolation=cv2.INTER_AREA)
         ratio = np.array([small.shape[1] / source.shape[1], small.shape[0] / source.shape[0]], np.float32)
         source_xy = (source_xy + 0.5) * ratio - 0.5
         source = small
+        if scene is not None:
+            scene = cv2.resize(scene, new_size, interpolation=cv2.INTER_AREA)
 
     if config.background == "bank":
         out = np.zeros((size, size, 3), np.uint8)
+    elif config.background == "photo":
+        # the same map as ``screen``, from the (possibly shrunk) photo's pixels
+        a = scale / ratio
+        offset = 0.5 * a - (centre - side / 2) * scale - 0.5
+        warp = np.array([[a[0], 0.0, offset[0]], [0.0, a[1], offset[1]]])
+        out = cv2.warpAffine(scene, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # skull, neck and ears the photo never showed take the scene behind them: no invented bald crown
+        fallback[rig.scene_fill] = _photo_colours(out, screen[rig.scene_fill])
     else:
         out = _border_background(source, size, rng)
     zbuf = np.zeros((size, size), np.float32)
@@ -335,9 +351,10 @@ def _synth_config(image_size: int, background_noise: float) -> SynthConfig:
 
 
 def _texture_weight(rig: _Rig, source: np.ndarray, source_xy: np.ndarray, source_depth: np.ndarray,
-                    head: np.ndarray, scale: float, fade: float) -> np.ndarray:
+                    head: np.ndarray, scale: float, fade: float) -> tuple[np.ndarray, np.ndarray]:
     """(V,) float32 in [0, 1]: facing the camera (faded toward grazing), not hidden, inside the photo;
-    eroded by a ring of smoothing so the photo fades into the fill instead of ending at an edge."""
+    eroded by a ring of smoothing so the photo fades into the fill instead of ending at an edge.
+    Also the (H, W) bool silhouette of the head in the photo."""
     normals = vertex_normals(head, rig.triangles)
     facing = np.clip(normals[:, 2] / fade, 0.0, 1.0)
     zbuf = np.full(source.shape[:2], -np.inf, np.float32)
@@ -346,7 +363,35 @@ def _texture_weight(rig: _Rig, source: np.ndarray, source_xy: np.ndarray, source
     weight = facing * shown
     for _ in range(2):
         weight = np.minimum(weight, rig.smooth @ weight)
-    return weight.astype(np.float32)
+    return weight.astype(np.float32), zbuf > -np.inf
+
+
+def _grow(mask: np.ndarray, radius: float) -> np.ndarray:
+    """``mask`` dilated by a disc of ``radius`` pixels (at least one)."""
+    r = max(1, round(radius))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(mask.astype(np.uint8), disc).astype(bool)
+
+
+def _fill_holes(image: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``image`` (uint8 (H, W, 3)) with the ``hole`` pixels filled smoothly from their surroundings.
+
+    Push-pull: mask-weighted means down a Gaussian pyramid, then each level's holes take the
+    upsampled coarser level; known pixels keep their values. An all-hole image comes back black.
+    """
+    known = (~hole).astype(np.float32)
+    levels = [(image.astype(np.float32) * known[..., None], known)]
+    while min(levels[-1][1].shape) > 2:
+        levels.append((cv2.pyrDown(levels[-1][0]), cv2.pyrDown(levels[-1][1])))
+    colour, weight = levels[-1]
+    filled = colour / np.maximum(weight, 1e-6)[..., None]
+    for colour, weight in reversed(levels[:-1]):
+        coarse = cv2.pyrUp(filled, dstsize=(weight.shape[1], weight.shape[0]))
+        alpha = np.clip(weight, 0.0, 1.0)[..., None]
+        filled = colour / np.maximum(weight, 1e-6)[..., None] * alpha + coarse * (1.0 - alpha)
+    out = image.copy()
+    out[hole] = np.clip(filled[hole] + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def _photo_colours(source: np.ndarray, xy: np.ndarray) -> np.ndarray:
