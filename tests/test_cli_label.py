@@ -111,6 +111,28 @@ def test_evaluate_of_a_model_reports_the_yaw_buckets_too(tmp_path, capsys, aflw2
     assert result["backend"] == "onnxruntime" and result["mae_yaw_0_30"] == pytest.approx(result["buckets"][0]["mae"])
 
 
+def test_evaluate_skips_a_bad_file_and_writes_the_skip_report_it_names(tmp_path, capsys, aflw2000_dev):
+    from tests.inference.conftest import export_tiny_onnx
+
+    root = tmp_path / "aflw"
+    root.mkdir()
+    stems = sorted(p.stem for p in aflw2000_dev.glob("*.jpg"))[:3]
+    for stem in stems:
+        for suffix in (".jpg", ".mat"):
+            (root / f"{stem}{suffix}").write_bytes((aflw2000_dev / f"{stem}{suffix}").read_bytes())
+    (root / f"{stems[0]}.jpg").write_bytes(b"")  # zero bytes
+    model = export_tiny_onnx(tmp_path / "tiny.onnx")
+    report = tmp_path / "skipped.csv"
+    assert main(["evaluate", "--root", str(root), "--model", str(model), "--quiet", "--json", str(tmp_path / "m.json"),
+                 "--skip-report", str(report)]) == 0
+    out = capsys.readouterr().out
+    bad = str(root / f"{stems[0]}.jpg")
+    assert f"1 bad file(s) skipped, first {bad}" in out and f"all in {report}" in out
+    result = json.loads((tmp_path / "m.json").read_text())
+    assert result["n"] == 2 and [b["file"] for b in result["bad_files"]] == [bad]
+    assert bad in report.read_text()
+
+
 def test_evaluate_without_the_pretrained_model_is_a_clear_error(tmp_path, capsys, monkeypatch):
     import headpose.deploy.runtime as runtime
 

@@ -192,3 +192,21 @@ def test_human_summary_and_failures_file_on_request(tmp_path, capsys, model, hea
     assert "images/s" in out[2] and out[-1].startswith("outputs: none")
     assert "bad3.jpg" not in "\n".join(out)  # failures are in the file, not on stdout
     assert len(rows(tmp_path / "bad.jsonl")) == 7
+
+
+def test_json_lines_to_stdout_or_through_a_symlink(tmp_path, capsys, model, heads):
+    frames, boxes = heads
+    image = save(tmp_path / "head.png", frames[0])
+    (tmp_path / "boxes.json").write_text(json.dumps({str(image): [boxes[0].tolist()]}))
+    args = [str(image), "--model", model, "--boxes", str(tmp_path / "boxes.json"), "--quiet"]
+    assert main(["predict", *args, "--json", "-"]) == 0
+    captured = capsys.readouterr()
+    (row,) = [json.loads(line) for line in captured.out.splitlines()]  # stdout holds only the JSON lines
+    assert row["file"] == str(image) and "outputs:" in captured.err
+    real = tmp_path / "real.jsonl"
+    real.write_text("")
+    (tmp_path / "link.jsonl").symlink_to(real)
+    assert main(["predict", *args, "--json", str(tmp_path / "link.jsonl")]) == 0
+    assert (tmp_path / "link.jsonl").is_symlink() and len(rows(real)) == 1
+    code = main(["predict", *args, "--json", "/dev/null"])
+    assert code == 2 and "/dev/null: is not a regular file" in capsys.readouterr().err

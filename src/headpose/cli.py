@@ -30,10 +30,10 @@ MODEL_HELP = "pretrained (default), a .onnx / .pt / .engine file, or models:/hea
 
 def _write_json(result: dict, path: str | None) -> None:
     if path:
-        from headpose.io import atomic_path
+        from headpose.io import atomic_text
 
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(result, indent=None, sort_keys=True) + "\n")
+        with atomic_text(path) as out:
+            out.write(json.dumps(result, indent=None, sort_keys=True) + "\n")
 
 
 def _not_teacher(ref: str, command: str) -> str:
@@ -53,7 +53,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
 
         result = evaluate_teacher(args.root, args.protocol, calibrated=not args.no_calibration,
                                   threads=args.threads or 1, progress=not args.quiet)
-        return {**result, "root": str(args.root), "protocol": args.protocol}
+        skipped = result.pop("skip_report")
+        return {**result, **_skip_report(skipped, args.skip_report), "root": str(args.root), "protocol": args.protocol}
 
     from headpose.data.aflw2000 import read_aflw2000
     from headpose.deploy.runtime import load_model
@@ -64,8 +65,20 @@ def cmd_evaluate(args: argparse.Namespace) -> dict:
                                    progress=not args.quiet)
     pred = predict_faceset(model.predict, faces, model.input_size, progress=not args.quiet)
     return {**pose_metrics(pred, faces.angles), "buckets": mae_by_yaw_bucket(pred, faces.angles),
-            "skipped": int(len(skipped)), "model": str(model.path), "backend": model.backend,
-            "root": str(args.root), "protocol": args.protocol}
+            "skipped": int(len(skipped)), **_skip_report(skipped, args.skip_report), "model": str(model.path),
+            "backend": model.backend, "root": str(args.root), "protocol": args.protocol}
+
+
+def _skip_report(report, path: str | None) -> dict:
+    """The bad files of a read's skip report, for the result; the whole report (protocol exclusions
+    too) as CSV at ``path`` when given."""
+    if path:
+        from headpose.io import atomic_text
+
+        with atomic_text(path) as out:
+            report.to_csv(out, index=False)
+    bad = report[report.kind == "bad_sample"]
+    return {"bad_files": [{"file": f, "problem": p} for f, p in zip(bad.file, bad.problem)], "skip_report": path}
 
 
 def _deg(value: Any) -> str:
@@ -75,6 +88,10 @@ def _deg(value: Any) -> str:
 def render_evaluate(r: dict) -> list[str]:
     lines = [f"{r['model']} ({r['backend']}) on {r['root']}: {int(r['n'])} faces, {r['skipped']} skipped "
              f"(protocol {r['protocol']})"]
+    if r.get("bad_files"):
+        first = r["bad_files"][0]
+        where = f"; all in {r['skip_report']}" if r.get("skip_report") else "; --skip-report FILE lists them all"
+        lines.append(f"{len(r['bad_files'])} bad file(s) skipped, first {first['file']}: {first['problem']}{where}")
     if r.get("n"):
         lines.append(f"MAE {r['mae']:.2f} deg (yaw {r['yaw']:.2f}, pitch {r['pitch']:.2f}, roll {r['roll']:.2f}); "
                      f"geodesic mean {r['geodesic_mean']:.2f}, median {r['geodesic_median']:.2f} deg")
@@ -305,6 +322,7 @@ faces whose three angles are within +-99 deg.""")
     ev.add_argument("--no-calibration", action="store_true", help="--model mediapipe: uncorrected yaw")
     ev.add_argument("--threads", type=int, default=None)
     ev.add_argument("--json", dest="json_out", metavar="FILE", help="the metrics as JSON")
+    ev.add_argument("--skip-report", metavar="FILE", help="CSV of every skipped file and why")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=cmd_evaluate, render=render_evaluate)
 
@@ -360,7 +378,7 @@ float until the MAE on other renders is within --max-drop of FP32. The file carr
   headpose bench-profile --images 1000 --size 128""")
     bp.add_argument("--images", type=int, default=1000)
     bp.add_argument("--size", type=int, default=128)
-    bp.add_argument("--background", default="border", choices=["border", "bank"])
+    bp.add_argument("--background", default="photo", choices=["photo", "border", "bank"])
     bp.add_argument("--json", dest="json_out", metavar="FILE", help="the result as JSON")
     bp.set_defaults(func=cmd_bench_profile)
     return parser
@@ -372,7 +390,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
         render = getattr(args, "render", None)
-        print("\n".join(render(result)) if render else json.dumps(result, indent=None, sort_keys=True))
+        # machine output on stdout ("-") moves the human summary to stderr
+        to_stdout = "-" in (getattr(args, "jsonl", None), getattr(args, "json_out", None))
+        print("\n".join(render(result)) if render else json.dumps(result, indent=None, sort_keys=True),
+              file=sys.stderr if to_stdout else sys.stdout)
         _write_json(result, getattr(args, "json_out", None))
     except HeadposeError as exc:
         message = " ".join(str(exc).split("\n"))

@@ -74,7 +74,7 @@ class SampleReport:
         )
         if counts.get("bad_sample"):
             first = report[report.kind == "bad_sample"].iloc[0]
-            log.warning("%s (first: %s: %s); see the skip report", summary, first.file, first.problem)
+            log.warning("%s (first: %s: %s); the skip report lists every one", summary, first.file, first.problem)
         else:
             log.info(summary)
         if kept == 0:

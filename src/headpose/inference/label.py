@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from headpose.errors import ConfigError, DatasetError, HeadposeError
-from headpose.io import atomic_path
+from headpose.io import STDOUT, atomic_text
 
 log = logging.getLogger(__name__)
 
@@ -97,38 +98,39 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
     else:
         raise DatasetError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or a folder of images")
     jsonl = Path(jsonl)
-    failures = Path(failures) if failures is not None else jsonl.with_name(f"{jsonl.stem}.failures.jsonl")
+    if failures is None and str(jsonl) != STDOUT:  # JSON lines on stdout: failures only in the log
+        failures = jsonl.with_name(f"{jsonl.stem}.failures.jsonl")
     teacher = make_teacher(calibrated, min_score, threads)
     counts = {"images": 0, "faces": 0, "images_with_faces": 0, "no_face": 0, "unreadable": 0}
     examples: list[str] = []
     start = time.perf_counter()
-    with atomic_path(jsonl) as tmp, atomic_path(failures) as tmp_failures:
-        with tmp.open("w") as out, tmp_failures.open("w") as bad:
-            for file in tqdm(files, desc="label", unit="img", disable=not progress):
-                counts["images"] += 1
-                try:
-                    image, scale = read_image(file, max_pixels)
-                except HeadposeError as exc:
-                    error, kind = str(exc), "unreadable"
-                else:
-                    records = face_records(teacher, image, str(file), scale, max_faces)
-                    out.writelines(json.dumps(r) + "\n" for r in records)
-                    counts["faces"] += len(records)
-                    counts["images_with_faces"] += bool(records)
-                    if records:
-                        continue
-                    error, kind = f"{file}: no face found by BlazeFace (min_score {min_score})", "no_face"
-                counts[kind] += 1
+    with atomic_text(jsonl) as out, (atomic_text(failures) if failures is not None else nullcontext()) as bad:
+        for file in tqdm(files, desc="label", unit="img", disable=not progress):
+            counts["images"] += 1
+            try:
+                image, scale = read_image(file, max_pixels)
+            except HeadposeError as exc:
+                error, kind = str(exc), "unreadable"
+            else:
+                records = face_records(teacher, image, str(file), scale, max_faces)
+                out.writelines(json.dumps(r) + "\n" for r in records)
+                counts["faces"] += len(records)
+                counts["images_with_faces"] += bool(records)
+                if records:
+                    continue
+                error, kind = f"{file}: no face found by BlazeFace (min_score {min_score})", "no_face"
+            counts[kind] += 1
+            if bad is not None:
                 bad.write(json.dumps({"file": str(file), "error": error}) + "\n")
-                if len(examples) < LOGGED_FAILURES:
-                    log.warning(error)
-                    examples.append(error)
-            if counts["faces"] == 0:
-                raise DatasetError(f"no face labelled in {counts['images']} image(s) of {path}: "
-                                   + "; ".join(examples[:3]))
+            if len(examples) < LOGGED_FAILURES:
+                log.warning(error)
+                examples.append(error)
+        if counts["faces"] == 0:
+            raise DatasetError(f"no face labelled in {counts['images']} image(s) of {path}: "
+                               + "; ".join(examples[:3]))
     wall_s = time.perf_counter() - start
     return {"input": str(path), **counts, "failures": counts["no_face"] + counts["unreadable"],
-            "failures_file": str(failures), "jsonl": str(jsonl), "teacher": teacher.name,
+            "failures_file": None if failures is None else str(failures), "jsonl": str(jsonl), "teacher": teacher.name,
             "teacher_version": teacher.version, "calibrated": calibrated, "wall_s": round(wall_s, 3),
             "images_per_s": round(counts["images"] / wall_s, 2) if wall_s > 0 else None}
 
@@ -185,5 +187,5 @@ def evaluate_teacher(root: str | Path, protocol: str = "aflw2000_standard", cali
     skipped = report.finish("AFLW2000", root, len(true), len(stems))
     pred_arr, true_arr = np.asarray(pred, np.float64), np.asarray(true, np.float64)
     return {**pose_metrics(pred_arr, true_arr), "buckets": mae_by_yaw_bucket(pred_arr, true_arr),
-            "skipped": int(len(skipped)), "model": TEACHER, "backend": "litert",
+            "skipped": int(len(skipped)), "skip_report": skipped, "model": TEACHER, "backend": "litert",
             "teacher_version": teacher.version, "calibrated": calibrated}

@@ -42,7 +42,7 @@ from headpose.errors import ConfigError, DatasetError, HeadposeError
 from headpose.inference.detect import BoxesDetector, CropMapping, FaceDetector, create_detector, load_boxes
 from headpose.inference.pipeline import Pipeline, Stage
 from headpose.inference.smoothing import FaceTracker, SmoothingConfig
-from headpose.io import atomic_path
+from headpose.io import STDOUT, atomic_path, atomic_text
 from headpose.visualize import draw_axes
 
 log = logging.getLogger(__name__)
@@ -418,7 +418,7 @@ def failures_path(failures: str | Path | None, out_dir: Path | None, jsonl: str 
         return Path(failures)
     if out_dir is not None:
         return out_dir / "failures.jsonl"
-    if jsonl is not None:
+    if jsonl is not None and str(jsonl) != STDOUT:  # JSON lines on stdout: failures only in the log
         jsonl = Path(jsonl)
         return jsonl.with_name(f"{jsonl.stem}.failures.jsonl")
     return None
@@ -447,10 +447,9 @@ class _Sink:
     def __enter__(self) -> _Sink:
         stack, plan = self._stack.__enter__(), self.plan
         if self.jsonl is not None:
-            self._lines = stack.enter_context(stack.enter_context(atomic_path(self.jsonl)).open("w"))
+            self._lines = stack.enter_context(atomic_text(self.jsonl))
         if self.failures_file is not None:
-            self._failure_lines = stack.enter_context(
-                stack.enter_context(atomic_path(self.failures_file)).open("w"))
+            self._failure_lines = stack.enter_context(atomic_text(self.failures_file))
         if plan.video_out is not None:
             tmp = stack.enter_context(atomic_path(plan.video_out))
             self._video = _VideoOut(tmp, plan.video_out.suffix, plan.fps, self.fourcc)
