@@ -115,6 +115,16 @@ def test_video_with_boxes_writes_every_frame(tmp_path, capsys, model, heads):
     assert len(read_video(tmp_path / "out" / "turn_pose.mp4")) == len(frames)
 
 
+def test_an_unknown_video_codec_names_the_output_and_leaves_nothing(tmp_path, capsys, model, heads):
+    frames, boxes = heads
+    video = write_video(tmp_path / "turn.mp4", frames)
+    (tmp_path / "boxes.json").write_text(json.dumps({str(i): [b.tolist()] for i, b in enumerate(boxes)}))
+    code, _, err = run(capsys, tmp_path, video, "--model", model, "--boxes", tmp_path / "boxes.json",
+                       "--out", tmp_path / "out", "--fourcc", "XXXX")
+    assert code == 2 and f"{tmp_path / 'out' / 'turn_pose.mp4'}: cannot write video with codec 'XXXX'" in err
+    assert list((tmp_path / "out").iterdir()) == []
+
+
 def test_real_frame_with_the_dlib_detector(tmp_path, capsys, model):
     if not CLIP.is_file():
         pytest.skip(f"{CLIP} is not available")
@@ -152,6 +162,7 @@ def test_huge_image_is_refused_or_downscaled_with_boxes_in_original_pixels(tmp_p
     (lambda d, m: [d / "x.jpg", "--model", "mediapipe"], "is the MediaPipe teacher"),
     (lambda d, m: [d / "notes.txt", "--model", m], "not an image"),
     (lambda d, m: [d / "empty", "--model", m], "folder holds no images"),
+    (lambda d, m: [d / "x.jpg", "--model", m, "--out", d / "notes.txt"], "notes.txt: exists and is not a folder"),
 ])
 def test_usage_errors_exit_2_with_a_clear_message(tmp_path, capsys, model, make_args, message):
     save(tmp_path / "x.jpg", np.full((120, 160, 3), 128, np.uint8))

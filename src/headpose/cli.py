@@ -28,6 +28,39 @@ TEACHER = "mediapipe"
 MODEL_HELP = "pretrained (default), a .onnx / .pt / .engine file, or models:/headpose@champion"
 
 
+def _integer(lo: int, hi: int | None = None):
+    """argparse type: an integer in [lo, hi]; anything else is a usage error naming the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < lo or (hi is not None and value > hi):
+            bound = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"expected an integer {bound}, got {text!r}")
+        return value
+    return parse
+
+
+def _number(lo: float, hi: float | None = None, open_lo: bool = False):
+    """argparse type: a finite number in [lo, hi] (``open_lo``: above lo)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        ok = value > lo if open_lo else value >= lo
+        if not (ok and (hi is None or value <= hi)) or value != value:
+            bound = (f"above {lo}" if open_lo else f">= {lo}") + (f" and <= {hi}" if hi is not None else "")
+            raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}")
+        return value
+    return parse
+
+
+POSITIVE = _integer(1)
+MAX_BATCH = 1024  # larger batches are a memory hazard, not a benchmark
+
+
 def _write_json(result: dict, path: str | None) -> None:
     if path:
         from headpose.io import atomic_text
@@ -278,12 +311,12 @@ stdout gets a short summary; inputs that failed go to --failures (default <out>/
     pr.add_argument("--min-cutoff", type=float, help="One-Euro cut-off at rest (Hz; default 0.5)")
     pr.add_argument("--beta", type=float, help="One-Euro speed gain (per degree/s; default 0.02)")
     pr.add_argument("--smooth-boxes", action="store_true", help="also smooth the reported boxes")
-    pr.add_argument("--max-pixels", type=int, default=40_000_000)
+    pr.add_argument("--max-pixels", type=POSITIVE, default=40_000_000)
     pr.add_argument("--on-large", default="downscale", choices=["downscale", "refuse"])
-    pr.add_argument("--batch-size", type=int, default=32, help="faces per model call at most")
-    pr.add_argument("--max-frames", type=int, help="stop a video or camera after this many frames")
-    pr.add_argument("--threads", type=int, default=1, help="ONNX Runtime / torch threads")
-    pr.add_argument("--detect-workers", type=int, default=2, help="frames detected in parallel")
+    pr.add_argument("--batch-size", type=_integer(1, MAX_BATCH), default=32, help="faces per model call at most")
+    pr.add_argument("--max-frames", type=POSITIVE, help="stop a video or camera after this many frames")
+    pr.add_argument("--threads", type=POSITIVE, default=1, help="ONNX Runtime / torch threads")
+    pr.add_argument("--detect-workers", type=POSITIVE, default=2, help="frames detected in parallel")
     pr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     pr.add_argument("--fourcc", default="mp4v", help="codec of the annotated video")
     pr.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -300,11 +333,11 @@ residual, teacher, teacher_version, calibrated. Images without a face go to --fa
     lb.add_argument("--json", dest="jsonl", metavar="FILE", required=True, help="JSON lines: one object per face")
     lb.add_argument("--summary-json", dest="json_out", metavar="FILE", help="the run's summary as JSON")
     lb.add_argument("--failures", metavar="FILE", help="JSON lines of the images without a face or unreadable")
-    lb.add_argument("--max-faces", type=int, help="label at most this many faces per image (highest score first)")
-    lb.add_argument("--min-score", type=float, default=0.5, help="BlazeFace score threshold")
+    lb.add_argument("--max-faces", type=POSITIVE, help="label at most this many faces per image (highest score first)")
+    lb.add_argument("--min-score", type=_number(0, 1), default=0.5, help="BlazeFace score threshold")
     lb.add_argument("--no-calibration", action="store_true", help="report the teacher's uncorrected yaw")
-    lb.add_argument("--max-pixels", type=int, default=40_000_000, help="larger images are downscaled")
-    lb.add_argument("--threads", type=int, default=1, help="LiteRT threads")
+    lb.add_argument("--max-pixels", type=POSITIVE, default=40_000_000, help="larger images are downscaled")
+    lb.add_argument("--threads", type=POSITIVE, default=1, help="LiteRT threads")
     lb.add_argument("--quiet", action="store_true", help="no progress bar")
     lb.set_defaults(func=cmd_label, render=render_label)
 
@@ -320,7 +353,7 @@ faces whose three angles are within +-99 deg.""")
     ev.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP + ", or mediapipe (the teacher)")
     ev.add_argument("--protocol", default="aflw2000_standard", choices=["aflw2000_standard", "all"])
     ev.add_argument("--no-calibration", action="store_true", help="--model mediapipe: uncorrected yaw")
-    ev.add_argument("--threads", type=int, default=None)
+    ev.add_argument("--threads", type=POSITIVE, default=None)
     ev.add_argument("--json", dest="json_out", metavar="FILE", help="the metrics as JSON")
     ev.add_argument("--skip-report", metavar="FILE", help="CSV of every skipped file and why")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -332,11 +365,11 @@ faces whose three angles are within +-99 deg.""")
   headpose benchmark --model models:/headpose@champion --json bench.json
 prints the measurement as one JSON line.""")
     bm.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP)
-    bm.add_argument("--threads", type=int, default=1)
-    bm.add_argument("--batch", type=int, default=1)
-    bm.add_argument("--warmup", type=int, default=5)
-    bm.add_argument("--repeats", type=int, default=50, help="timed calls for the latency percentiles")
-    bm.add_argument("--seconds", type=float, default=1.0, help="time budget of the throughput measurement")
+    bm.add_argument("--threads", type=POSITIVE, default=1)
+    bm.add_argument("--batch", type=_integer(1, MAX_BATCH), default=1)
+    bm.add_argument("--warmup", type=_integer(0), default=5)
+    bm.add_argument("--repeats", type=POSITIVE, default=50, help="timed calls for the latency percentiles")
+    bm.add_argument("--seconds", type=_number(0, open_lo=True), default=1.0, help="time budget of the throughput measurement")
     bm.add_argument("--json", dest="json_out", metavar="FILE", help="the result as JSON")
     bm.set_defaults(func=cmd_benchmark)
 
@@ -352,9 +385,9 @@ float until the MAE on other renders is within --max-drop of FP32. The file carr
     ex.add_argument("--int8", action="store_true", help="static INT8 quantisation")
     ex.add_argument("--int8-variant", default="cpu", choices=["cpu", "trt"],
                     help="cpu: U8S8 for ONNX Runtime on x86; trt: S8S8 for TensorRT")
-    ex.add_argument("--calibration-images", type=int, default=256, help="synthetic renders for calibration")
-    ex.add_argument("--max-drop", type=float, default=0.3, help="INT8 MAE budget over FP32 (deg)")
-    ex.add_argument("--opset", type=int, help="ONNX opset of a checkpoint export (default: the exporter's)")
+    ex.add_argument("--calibration-images", type=POSITIVE, default=256, help="synthetic renders for calibration")
+    ex.add_argument("--max-drop", type=_number(0), default=0.3, help="INT8 MAE budget over FP32 (deg)")
+    ex.add_argument("--opset", type=_integer(7), help="ONNX opset of a checkpoint export (default: the exporter's)")
     ex.add_argument("--json", dest="json_out", metavar="FILE", help="the export report as JSON")
     ex.set_defaults(func=cmd_export, render=render_export)
 
@@ -369,15 +402,15 @@ float until the MAE on other renders is within --max-drop of FP32. The file carr
 
     bs = _add(sub, "bench-synth", "synthetic renderer throughput (images/s)", """example:
   headpose bench-synth --images 500 --size 128""")
-    bs.add_argument("--images", type=int, default=2000)
-    bs.add_argument("--size", type=int, default=128)
+    bs.add_argument("--images", type=POSITIVE, default=2000)
+    bs.add_argument("--size", type=_integer(16, 1024), default=128)
     bs.add_argument("--json", dest="json_out", metavar="FILE", help="the result as JSON")
     bs.set_defaults(func=cmd_bench_synth)
 
     bp = _add(sub, "bench-profile", "face-profiling throughput (images/s, one core)", """example:
   headpose bench-profile --images 1000 --size 128""")
-    bp.add_argument("--images", type=int, default=1000)
-    bp.add_argument("--size", type=int, default=128)
+    bp.add_argument("--images", type=POSITIVE, default=1000)
+    bp.add_argument("--size", type=_integer(16, 1024), default=128)
     bp.add_argument("--background", default="photo", choices=["photo", "border", "bank"])
     bp.add_argument("--json", dest="json_out", metavar="FILE", help="the result as JSON")
     bp.set_defaults(func=cmd_bench_profile)

@@ -23,9 +23,10 @@ def _umask() -> int:
     return mask
 
 
-def _resolve(target: Path, directory: bool) -> Path:
+def resolve_output(target: str | os.PathLike, directory: bool = False) -> Path:
     """The path to replace: a symlink is written through to what it points at; special files and a
     file where a folder is wanted (or the reverse) are refused, naming the path."""
+    target = Path(target)
     if target.is_symlink():
         target = Path(os.path.realpath(target))
     if not target.exists():
@@ -63,7 +64,7 @@ def atomic_path(target: str | os.PathLike, directory: bool = False) -> Iterator[
     A symlinked target is replaced where the link points. Temporaries of writers that were killed
     (their pid is in the name) are removed by the next write. Permissions follow the umask.
     """
-    target = _resolve(Path(target), directory)
+    target = resolve_output(target, directory)
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale(target)
     prefix = f".{target.name}.{os.getpid()}."

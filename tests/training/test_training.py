@@ -61,6 +61,31 @@ def test_a_corrupt_checkpoint_names_the_file(tmp_path):
         load_checkpoint(bad)
 
 
+class _RunsCode:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch pwned",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    torch.save({"spec": {"name": "hopenet"}, "state_dict": {}, "meta": _RunsCode()}, tmp_path / "evil.pt")
+    with pytest.raises(DatasetError, match="evil.pt: not a readable headpose checkpoint"):
+        load_checkpoint(tmp_path / "evil.pt")
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_weights_that_do_not_fit_the_architecture_name_the_file(tmp_path):
+    model = create_model("sixd", backbone="mobilenet_v3_small").eval()
+    save_checkpoint(Checkpoint(model, {"input_size": 32}), tmp_path / "m.pt")
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    payload["state_dict"].pop(next(iter(payload["state_dict"])))
+    torch.save(payload, tmp_path / "m.pt")
+    with pytest.raises(DatasetError, match="m.pt: its weights do not match its architecture"):
+        load_checkpoint(tmp_path / "m.pt")
+
+
 def test_ddp_with_two_cpu_processes_trains():
     train, val = make_faceset(n=32, seed=3), make_faceset(n=8, seed=4)
     config = TrainConfig.from_dict({**TINY, "epochs": 2, "distributed": {"nproc_per_node": 2, "backend": "gloo"}})

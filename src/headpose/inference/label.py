@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from headpose.errors import ConfigError, DatasetError, HeadposeError
-from headpose.io import STDOUT, atomic_text
+from headpose.io import STDOUT, atomic_text, resolve_output
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
         files = [path]
     else:
         raise DatasetError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or a folder of images")
-    jsonl = Path(jsonl)
+    jsonl = Path(jsonl) if str(jsonl) == STDOUT else resolve_output(jsonl)  # a folder or a device: refused now
     if failures is None and str(jsonl) != STDOUT:  # JSON lines on stdout: failures only in the log
         failures = jsonl.with_name(f"{jsonl.stem}.failures.jsonl")
     teacher = make_teacher(calibrated, min_score, threads)

@@ -42,7 +42,7 @@ from headpose.errors import ConfigError, DatasetError, HeadposeError
 from headpose.inference.detect import BoxesDetector, CropMapping, FaceDetector, create_detector, load_boxes
 from headpose.inference.pipeline import Pipeline, Stage
 from headpose.inference.smoothing import FaceTracker, SmoothingConfig
-from headpose.io import STDOUT, atomic_path, atomic_text
+from headpose.io import STDOUT, atomic_path, atomic_text, resolve_output
 from headpose.visualize import draw_axes
 
 log = logging.getLogger(__name__)
@@ -296,8 +296,9 @@ class _VideoOut:
     """cv2.VideoWriter into the temporary path of atomic_path (it needs the real suffix to pick a
     container, so it writes ``<tmp><suffix>`` and moves it onto ``tmp`` when closed)."""
 
-    def __init__(self, tmp: Path, suffix: str, fps: float, fourcc: str) -> None:
-        self.tmp, self.path, self.fps, self.fourcc = tmp, tmp.with_name(tmp.name + suffix), fps, fourcc
+    def __init__(self, tmp: Path, target: Path, fps: float, fourcc: str) -> None:
+        self.tmp, self.path, self.fps, self.fourcc = tmp, tmp.with_name(tmp.name + target.suffix), fps, fourcc
+        self.target = target
         self.writer: cv2.VideoWriter | None = None
 
     def write(self, rgb: np.ndarray) -> None:
@@ -306,7 +307,8 @@ class _VideoOut:
             codec = cv2.VideoWriter_fourcc(*self.fourcc)
             self.writer = cv2.VideoWriter(str(self.path), codec, self.fps, (w, h))
             if not self.writer.isOpened():
-                raise HeadposeError(f"cannot write video {self.path.name} with codec {self.fourcc!r}; "
+                self.writer = None
+                raise HeadposeError(f"{self.target}: cannot write video with codec {self.fourcc!r}; "
                                     "try --fourcc MJPG with an .avi name")
         self.writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
@@ -452,7 +454,7 @@ class _Sink:
             self._failure_lines = stack.enter_context(atomic_text(self.failures_file))
         if plan.video_out is not None:
             tmp = stack.enter_context(atomic_path(plan.video_out))
-            self._video = _VideoOut(tmp, plan.video_out.suffix, plan.fps, self.fourcc)
+            self._video = _VideoOut(tmp, plan.video_out, plan.fps, self.fourcc)
             stack.callback(self._video.close)
         return self
 
@@ -507,7 +509,9 @@ def predict(input_path: str | None, model: str, out_dir: str | Path | None = Non
     one JSON object per failed input. Raises HeadposeError when no input succeeds.
     """
     config = config or PredictConfig()
-    out_dir = Path(out_dir) if out_dir is not None else None
+    out_dir = resolve_output(out_dir, directory=True) if out_dir is not None else None
+    if jsonl is not None and str(jsonl) != STDOUT:
+        resolve_output(jsonl)  # refuses a folder or a device before any work
     make_detector, detector, mapping = _detector(config)
     plan = _plan(input_path, camera, out_dir, config)
     failures_file = failures_path(failures, out_dir, jsonl)

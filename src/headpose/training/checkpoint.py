@@ -47,9 +47,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise DatasetError(f"{path}: not a readable headpose checkpoint ({exc.__class__.__name__}: {exc})") from exc
     if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
         raise DatasetError(f"{path}: missing 'spec' or 'state_dict'; was it written by headpose?")
-    model = build_from_spec(payload["spec"])
-    resize_to_state_dict(model, payload["state_dict"])
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model = build_from_spec(payload["spec"])
+        resize_to_state_dict(model, payload["state_dict"])
+        model.load_state_dict(payload["state_dict"])
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # weights that do not fit the spec
+        first = " ".join(str(exc).split())[:300]
+        raise DatasetError(f"{path}: its weights do not match its architecture {payload['spec']} ({first})") from exc
     return Checkpoint(model.eval(), payload.get("meta", {}))
 
 
