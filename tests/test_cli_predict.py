@@ -115,6 +115,23 @@ def test_video_with_boxes_writes_every_frame(tmp_path, capsys, model, heads):
     assert len(read_video(tmp_path / "out" / "turn_pose.mp4")) == len(frames)
 
 
+def test_a_truncated_video_is_a_failure_not_a_silent_success(tmp_path, capsys, model):
+    frames, boxes = render_head_turn(n=20, yaw_range=(-30, 30))
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(tmp_path / "whole.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 10, (w, h))
+    for frame in frames:
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    data = (tmp_path / "whole.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(data[: len(data) // 2])  # AVI keeps its frame count in the header
+    (tmp_path / "boxes.json").write_text(json.dumps({str(i): [b.tolist()] for i, b in enumerate(boxes)}))
+    code, summary, _ = run(capsys, tmp_path, tmp_path / "cut.avi", "--model", model, "--boxes",
+                           tmp_path / "boxes.json", "--json", tmp_path / "p.jsonl")
+    assert code == 0 and 0 < summary["frames"] < 20
+    (failure,) = rows(tmp_path / "p.failures.jsonl")
+    assert f"decoded {summary['frames']} of the 20 frames" in failure["error"] and "truncated" in failure["error"]
+
+
 def test_an_unknown_video_codec_names_the_output_and_leaves_nothing(tmp_path, capsys, model, heads):
     frames, boxes = heads
     video = write_video(tmp_path / "turn.mp4", frames)

@@ -354,6 +354,7 @@ class _Plan:
     fps: float | None = None
     outputs: dict[str, Path] = field(default_factory=dict)   # images: key -> annotated path
     video_out: Path | None = None
+    expected_frames: int | None = None         # a video file: what its header promises
 
 
 def _plan(input_path: str | None, camera: int | None, out_dir: Path | None, config: PredictConfig) -> _Plan:
@@ -384,7 +385,8 @@ def _plan(input_path: str | None, camera: int | None, out_dir: Path | None, conf
         count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
         total = min(count, config.max_frames) if count and config.max_frames else (count or config.max_frames)
         return _Plan("video", str(path), _video_frames(capture, str(path), config.max_frames), total, fps,
-                     video_out=out_dir / f"{path.stem}_pose{path.suffix.lower()}" if out_dir else None)
+                     video_out=out_dir / f"{path.stem}_pose{path.suffix.lower()}" if out_dir else None,
+                     expected_frames=total)
     else:
         raise DatasetError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or video "
                            f"({', '.join(VIDEO_SUFFIXES)}) file")
@@ -461,6 +463,13 @@ class _Sink:
     def __exit__(self, *exc_info) -> bool:
         return self._stack.__exit__(*exc_info)
 
+    def fail(self, failure: dict[str, Any]) -> None:
+        self.failures.append(failure)
+        if len(self.failures) <= LOGGED_FAILURES:
+            log.warning(failure["error"])
+        if self._failure_lines is not None:
+            self._failure_lines.write(json.dumps(failure) + "\n")
+
     def write(self, frame: Frame) -> None:
         start = time.perf_counter()
         self.counts["frames"] += 1
@@ -470,12 +479,7 @@ class _Sink:
             hint = "" if self.detector == "boxes" else "; try --boxes or another --detector"
             frame.error = f"{frame.source}: no face found by the {self.detector} detector{hint}"
         if frame.error is not None:
-            failure = {"file": frame.source, "frame": frame.frame, "error": frame.error}
-            self.failures.append(failure)
-            if len(self.failures) <= LOGGED_FAILURES:
-                log.warning(frame.error)
-            if self._failure_lines is not None:
-                self._failure_lines.write(json.dumps(failure) + "\n")
+            self.fail({"file": frame.source, "frame": frame.frame, "error": frame.error})
         if self._lines is not None:
             self._lines.writelines(line + "\n" for line in _json_lines(frame, self.detector, self.smoothed))
         if frame.drawn is not None and self._video is not None:
@@ -490,6 +494,10 @@ class _Sink:
         plan, counts = self.plan, self.counts
         if plan.kind == "video" and counts["frames"] == 0:
             raise DatasetError(f"{plan.name}: no frames could be decoded (empty or unsupported video)")
+        if plan.expected_frames and counts["frames"] < plan.expected_frames:  # frames that never came
+            self.fail({"file": plan.name, "frame": counts["frames"],
+                       "error": f"{plan.name}: decoded {counts['frames']} of the {plan.expected_frames} frames "
+                                "its header promises; the video is truncated or corrupt"})
         if plan.kind == "video" and counts["faces"] == 0:
             raise DatasetError(f"{plan.name}: no face found in any of its {counts['frames']} frames by the "
                                f"{self.detector} detector; try --boxes")
