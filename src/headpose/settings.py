@@ -19,3 +19,7 @@ CONFIG_LOADER_ARGS = {
     # conf/<env> overrides single keys (e.g. train.epochs) instead of replacing whole sections
     "merge_strategy": {"parameters": "soft", "catalog": "soft"},
 }
+
+from headpose.hooks import ParameterChecks  # noqa: E402
+
+HOOKS = (ParameterChecks(),)

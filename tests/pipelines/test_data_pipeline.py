@@ -1,8 +1,10 @@
 import mlflow
 import numpy as np
+import pytest
 
 from headpose.angles import NUM_BINS, angle_to_bin
 from headpose.data.faceset import load_faceset
+from headpose.errors import ConfigError
 
 
 def test_data_pipeline_writes_disjoint_splits_calibration_and_logs_to_mlflow(kedro_project, run_pipeline):
@@ -26,3 +28,15 @@ def test_data_pipeline_writes_disjoint_splits_calibration_and_logs_to_mlflow(ked
     assert latest.data.metrics["data.train.n"] == len(splits["train"])
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(latest.info.run_id, "plots")}
     assert {"plots/augmentation_preview.png", "plots/angle_histograms.png"} <= artifacts
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"synht": {"num_images": 3}}, "did you mean 'synth'?"),
+    ({"split": {"seed": "abc"}}, "split.seed: expected an integer"),
+])
+def test_a_bad_parameter_fails_before_any_output_is_written(kedro_project, run_pipeline, params, message):
+    before = sorted(p for p in (kedro_project / "data").rglob("*")) if (kedro_project / "data").exists() else []
+    with pytest.raises(ConfigError, match=message):
+        run_pipeline("data", params)
+    after = sorted(p for p in (kedro_project / "data").rglob("*")) if (kedro_project / "data").exists() else []
+    assert after == before

@@ -14,7 +14,7 @@ from headpose.data import aflw2000, biwi
 from headpose.data.augment import AugmentConfig, build_augmentation
 from headpose.data.faceset import FaceSet
 from headpose.data.mix import mix_sources
-from headpose.data.splits import split_by_subject, stratified_calibration
+from headpose.data.splits import CalibrationConfig, SplitConfig, split_by_subject, stratified_calibration
 from headpose.errors import ConfigError
 from headpose.synth.generate import SynthConfig, generate
 from headpose.visualize import angle_histograms, augmentation_preview
@@ -64,12 +64,14 @@ def mix_training_data(synthetic: FaceSet, real_train: FaceSet, pseudolabel: Face
 
 def split_dataset(pool: FaceSet, split: dict[str, Any]) -> tuple[FaceSet, FaceSet, FaceSet]:
     """Subject-disjoint train/val/test splits of the training mix."""
-    parts = split_by_subject(pool, split["fractions"], seed=split["seed"])
+    config = SplitConfig.from_dict(split)
+    parts = split_by_subject(pool, dict(config.fractions), seed=config.seed)
     return parts["train"], parts["val"], parts["test"]
 
 
 def select_calibration(train: FaceSet, calibration: dict[str, Any]) -> FaceSet:
-    return stratified_calibration(train, calibration["size"], seed=calibration["seed"])
+    config = CalibrationConfig.from_dict(calibration)
+    return stratified_calibration(train, config.size, seed=config.seed)
 
 
 def describe_splits(train: FaceSet, val: FaceSet, test: FaceSet, calibration: FaceSet) -> tuple[dict, Figure]:
