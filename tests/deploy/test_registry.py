@@ -100,6 +100,33 @@ def test_bad_request_images_are_rejected_with_the_row(mlflow_registry, tiny_arti
         model.predict(pd.DataFrame({"image": [encode_image(tiny_artifacts.test.images[0]), "bm90IGFuIGltYWdl"]}))
 
 
+def _png_header(width: int, height: int) -> str:
+    """base64 of a PNG whose header claims width x height (a decompression bomb's first bytes)."""
+    import base64
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return base64.b64encode(b"\x89PNG\r\n\x1a\n" + chunk).decode()
+
+
+@pytest.mark.parametrize("value, message", [
+    (_png_header(20000, 20000), "row 0: the image has 400,000,000 pixels, more than the 16,777,216 served"),
+    (12345, "Incompatible input types for column image"),  # MLflow's schema check
+    ("bm90IGFuIGltYWdl", "row 0: column 'image' does not decode to an image"),
+])
+def test_a_bad_row_is_a_client_error_with_its_reason_before_any_decoding(mlflow_registry, tiny_artifacts, value,
+                                                                         message):
+    from mlflow.exceptions import MlflowException
+
+    register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, None, GATES, "dvc:1")
+    model = mlflow.pyfunc.load_model("models:/headpose@champion")
+    with pytest.raises(MlflowException, match=message) as info:
+        model.predict(pd.DataFrame({"image": [value]}))
+    assert info.value.get_http_status_code() == 400
+
+
 def test_decision_without_numbers_is_not_promoted():
     assert promotion_decision({"name": "x", "mae_synthetic": None, "p50_ms": 1.0}, None, GATES) == (
         False, "candidate x has no measured mae_synthetic/p50_ms")
