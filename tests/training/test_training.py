@@ -1,3 +1,9 @@
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -112,3 +118,51 @@ def test_the_step_budget_ends_training_where_the_cosine_schedule_ends():
     assert result.history[-1]["lr"] == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ConfigError, match="train.max_steps"):
         TrainConfig.from_dict({**TINY, "max_steps": 0})
+
+
+_KILLED_RUN = """
+import os, signal, sys
+import torch
+from tests.conftest import make_faceset
+from headpose.models import create_model
+from headpose.training.config import TrainConfig
+from headpose.training.loop import fit
+
+config = TrainConfig.from_dict({**%r, "resume_from": sys.argv[1]})
+def die(epoch, metrics):
+    if epoch == 3:  # epochs 1 and 2 are saved; kill -9 itself mid-run, before epoch 3 is
+        os.kill(os.getpid(), signal.SIGKILL)
+torch.manual_seed(0)  # the same initial weights in every process
+fit(create_model(**config.model), make_faceset(n=32, seed=1), make_faceset(n=8, seed=2), config, on_epoch=die)
+"""
+
+
+def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrupted_one(tmp_path):
+    recipe = {**TINY, "epochs": 5, "early_stopping_patience": 10}
+    train, val = make_faceset(n=32, seed=1), make_faceset(n=8, seed=2)
+    config = TrainConfig.from_dict(recipe)
+    torch.manual_seed(0)
+    whole = fit(create_model(**config.model), train, val, config)
+
+    state = tmp_path / "teacher.resume.pt"
+    root = Path(__file__).resolve().parents[2]
+    killed = subprocess.run([sys.executable, "-c", _KILLED_RUN % (recipe,), str(state)], cwd=root,
+                            env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert state.is_file() and not list(tmp_path.glob(".teacher.resume.pt.*"))  # whole or absent
+
+    resumed_config = TrainConfig.from_dict({**recipe, "resume_from": str(state)})
+    resumed = fit(create_model(**config.model), train, val, resumed_config)
+    assert resumed.steps == whole.steps and len(resumed.history) == len(whole.history) == 5
+    # epochs 1-2 come from the killed process, 3-5 from the resumed one: the same as one run
+    assert [h["val_mae"] for h in resumed.history] == pytest.approx([h["val_mae"] for h in whole.history], abs=1e-4)
+    assert not state.exists()  # a finished run leaves no state behind
+
+
+def test_a_resume_state_of_another_recipe_is_ignored(tmp_path, caplog):
+    train, val = make_faceset(n=16, seed=1), make_faceset(n=8, seed=2)
+    state = tmp_path / "s.pt"
+    torch.save({"fingerprint": "someone else"}, state)
+    config = TrainConfig.from_dict({**TINY, "epochs": 1, "resume_from": str(state)})
+    result = fit(create_model(**config.model), train, val, config)
+    assert len(result.history) == 1 and "another recipe" in caplog.text

@@ -41,6 +41,7 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     augment: dict[str, Any] = field(default_factory=dict)
     init_from: str | None = None       # start from this checkpoint's weights (.pt, pretrained, models:/...)
+    resume_from: str | None = None     # state file written after every epoch; a killed run resumes from it
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> TrainConfig:
@@ -61,10 +62,14 @@ class TrainConfig:
             "max_steps": self.max_steps is None or (isinstance(self.max_steps, int) and self.max_steps >= 1),
             "model": isinstance(self.model, dict) and isinstance(self.model.get("name"), str),
             "init_from": self.init_from is None or isinstance(self.init_from, str),
+            "resume_from": self.resume_from is None or isinstance(self.resume_from, str),
         }
         for key, ok in checks.items():
             if not ok:
                 raise ConfigError(f"train.{key}: invalid value {getattr(self, key)!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The recipe (what a derived model inherits): every field but this run's resume file."""
+        recipe = asdict(self)
+        recipe.pop("resume_from")
+        return recipe

@@ -7,11 +7,14 @@ is wrapped in DistributedDataParallel and each rank sees its shard of every epoc
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,7 @@ from headpose.data.faceset import FaceSet
 from headpose.data.torch_dataset import FaceDataset
 from headpose.evaluation import pose_metrics, predict_faceset, torch_predictor
 from headpose.flops import count_macs, count_params
+from headpose.io import atomic_path
 from headpose.training.checkpoint import Checkpoint
 from headpose.training.config import TrainConfig
 from headpose.training.objective import Objective
@@ -41,9 +45,10 @@ class TrainResult:
     best_val_mae: float = math.inf
     seconds: float = 0.0
     images_per_second: float = 0.0
+    steps: int = 0
 
     def summary(self) -> dict[str, float]:
-        return {"best_epoch": self.best_epoch, "best_val_mae": self.best_val_mae,
+        return {"best_epoch": self.best_epoch, "best_val_mae": self.best_val_mae, "train_steps": self.steps,
                 "train_seconds": self.seconds, "train_images_per_second": self.images_per_second}
 
     def checkpoint(self, config: TrainConfig, **meta: Any) -> Checkpoint:
@@ -81,6 +86,29 @@ def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, tota
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def run_fingerprint(config: TrainConfig, model: torch.nn.Module, train: FaceSet, val: FaceSet) -> str:
+    """What a resume state must match: the recipe (budgets that only cap wall time excluded), the
+    architecture and the data sizes."""
+    recipe = {k: v for k, v in config.to_dict().items() if k not in ("max_minutes", "threads", "num_workers")}
+    blob = json.dumps([recipe, getattr(model, "spec", type(model).__name__), len(train), len(val)],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _load_resume_state(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a damaged state costs the progress, never the run
+        log.warning("%s: unreadable resume state, training from the start (%s)", path, exc)
+        return None
+    if state.get("fingerprint") != fingerprint:
+        log.warning("%s: resume state of another recipe or data, training from the start", path)
+        return None
+    return state
 
 
 def _is_main() -> bool:
@@ -131,8 +159,35 @@ def fit(
 
     result = TrainResult(model=model)
     best_state, stale, images_seen, train_seconds = copy.deepcopy(model.state_dict()), 0, 0, 0.0
-    global_step = 0
+    global_step, first_epoch = 0, 1
+    resume_path = Path(config.resume_from) if config.resume_from else None
+    fingerprint = run_fingerprint(config, model, train, val) if resume_path else ""
+    state = _load_resume_state(resume_path, fingerprint) if resume_path else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        loader.generator.set_state(state["loader_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        best_state, stale, images_seen, train_seconds = state["best_state"], state["stale"], state["images"], state["seconds"]
+        global_step, first_epoch = state["step"], state["epoch"] + 1
+        result.history, result.best_epoch, result.best_val_mae = state["history"], state["best_epoch"], state["best_val_mae"]
+        log.info("resuming from %s: epoch %d done, step %d", resume_path, state["epoch"], global_step)
     start = time.perf_counter()
+
+    def save_state(epoch: int) -> None:
+        """Everything the next epoch depends on, atomically (a kill mid-write keeps the previous state)."""
+        if resume_path is None or not _is_main():
+            return
+        payload = {"fingerprint": fingerprint, "epoch": epoch, "step": global_step, "model": model.state_dict(),
+                   "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                   "scaler": scaler.state_dict(), "loader_rng": loader.generator.get_state(),
+                   "torch_rng": torch.get_rng_state(), "best_state": best_state, "stale": stale,
+                   "images": images_seen, "seconds": train_seconds, "history": result.history,
+                   "best_epoch": result.best_epoch, "best_val_mae": result.best_val_mae}
+        with atomic_path(resume_path) as tmp:
+            torch.save(payload, tmp)
 
     def over_budget() -> bool:
         expired = bool(config.max_minutes) and time.perf_counter() - start > 60 * config.max_minutes
@@ -142,7 +197,7 @@ def fit(
             expired = bool(flag.item())
         return expired
 
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(first_epoch, config.epochs + 1):
         epoch_start = time.perf_counter()
         if sampler is not None:
             sampler.set_epoch(epoch)
@@ -190,11 +245,14 @@ def fit(
                 break
         if global_step >= total_steps:
             break
+        save_state(epoch)
         if over_budget():
             log.info("stopping: %.1f-minute training budget used", config.max_minutes)
             break
     model.load_state_dict(best_state)
-    result.seconds = time.perf_counter() - start
+    if resume_path is not None and _is_main():
+        resume_path.unlink(missing_ok=True)  # done: the model itself is the output now
+    result.seconds, result.steps = time.perf_counter() - start, global_step
     world = dist.get_world_size() if dist.is_initialized() else 1
     result.images_per_second = images_seen * world / max(train_seconds, 1e-9)  # training steps only
     return result
