@@ -46,3 +46,9 @@ def test_dvc_repro_skips_unchanged_stages_and_push_pull_restores_outputs(tmp_pat
     shutil.rmtree(project / "data" / "05_model_input" / "train")
     _run([DVC, "pull", "data"], project, env)
     assert train.read_bytes() == original
+
+    # Parameters are declared per stage (dvc.lock records their values): a changed knob marks its stage.
+    params = project / "conf" / "base" / "parameters_data.yml"
+    params.write_text(params.read_text().replace("  seed: 7\n", "  seed: 8\n", 1))
+    status = _run([DVC, "status", "data"], project, env)
+    assert "parameters_data.yml" in status and "modified:           split" in status
