@@ -10,15 +10,6 @@ from kedro.framework.hooks import hook_impl
 from headpose.parameters import check_parameters
 
 
-def _sections_read_by_pipelines() -> set[str]:
-    from kedro.framework.project import pipelines
-
-    names = set()
-    for pipeline in pipelines.values():
-        names |= {name.split(":", 1)[1].split(".", 1)[0] for name in pipeline.inputs() if name.startswith("params:")}
-    return names
-
-
 def _section_files(conf: Path) -> dict[str, str]:
     """Section -> the base parameters file that defines it (parameters_<stage>.yml)."""
     files = {}
@@ -29,9 +20,10 @@ def _section_files(conf: Path) -> dict[str, str]:
 
 
 class ParameterChecks:
-    """Every parameter block is checked before the first node runs (headpose.parameters)."""
+    """Every parameter block is checked before the first node runs (headpose.parameters); the
+    sections of conf/base are the known ones, so a new section starts there."""
 
     @hook_impl
     def after_context_created(self, context) -> None:
-        check_parameters(context.params, _sections_read_by_pipelines(),
-                         _section_files(Path(context.project_path) / "conf"))
+        files = _section_files(Path(context.project_path) / "conf")
+        check_parameters(context.params, files, files)

@@ -2,8 +2,8 @@
 
 Each block is parsed by the config type its node uses, so a wrong type, an impossible value or an
 unknown key fails in the first second, naming the key and the file it belongs in, instead of after
-the stages before it have written their outputs. A top-level key that no pipeline reads (a typo
-such as ``synht``) is an error too.
+the stages before it have written their outputs. A top-level key that the base configuration does
+not define (a typo such as ``synht``) is an error too.
 """
 
 from __future__ import annotations
@@ -52,15 +52,15 @@ def check_parameters(params: Mapping[str, Any], known: Iterable[str],
                      files: Mapping[str, str] | None = None) -> None:
     """Raise ConfigError on the first bad block of ``params`` (the merged parameters of a run).
 
-    ``known``: the top-level keys some pipeline reads; ``files``: section -> the parameters file
-    that holds it, named in the message.
+    ``known``: the valid top-level keys; ``files``: section -> the parameters file that holds it,
+    named in the message.
     """
     known, files = set(known), dict(files or {})
     for key in params:
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known sections: {sorted(known)}"
-            raise ConfigError(f"parameters: unknown section {key!r}, which no pipeline reads{hint}")
+            raise ConfigError(f"parameters: unknown section {key!r}{hint}")
     for section, validate in _validators().items():
         if section not in params:
             continue

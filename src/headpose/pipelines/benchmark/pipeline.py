@@ -1,9 +1,7 @@
 from kedro.pipeline import Node, Pipeline
 
+from headpose.pipelines.artifacts import CHECKPOINTS, as_inputs
 from headpose.pipelines.benchmark.nodes import benchmark_artifacts
-from headpose.pipelines.export.pipeline import upstream_inputs
-
-CHECKPOINTS = ("teacher_model", "pruned_model", "student_model", "student_relu_model")
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -16,7 +14,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         "build_report": "tensorrt_build_report",
         "export": "params:export",
         "benchmark": "params:benchmark",
-        **upstream_inputs(*CHECKPOINTS),
+        **as_inputs(*CHECKPOINTS),
     }
     return Pipeline(
         [

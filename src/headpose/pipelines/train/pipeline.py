@@ -1,12 +1,9 @@
-from functools import partial, update_wrapper
-
 from kedro.pipeline import Node, Pipeline
 
-from headpose.pipelines.train.nodes import evaluate_model, train_model
+from headpose.pipelines.train.nodes import evaluate_teacher, train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    evaluate_teacher = update_wrapper(partial(evaluate_model, name="teacher"), evaluate_model)
     return Pipeline(
         [
             Node(
