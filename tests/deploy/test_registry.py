@@ -11,7 +11,8 @@ from mlflow import MlflowClient
 
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.pyfunc import encode_image
-from headpose.deploy.registry import Gates, choose_candidate, data_version, promotion_decision, register_candidate
+from headpose.deploy.registry import (Gates, choose_candidate, data_version, lineage_tags, promotion_decision,
+                                      register_candidate)
 from headpose.deploy.runtime import load_model, onnx_predictor, resolve_model_uri
 from headpose.errors import ConfigError, HeadposeError
 
@@ -159,6 +160,9 @@ def test_data_version_comes_from_dvc_lock_else_git_else_unknown(tmp_path):
         "    - path: data/05_model_input/train\n      md5: aaa.dir\n"
         "    - path: data/05_model_input/test\n      md5: 3f2c.dir\n")
     assert data_version(tmp_path) == "dvc:3f2c.dir"
+    tags = lineage_tags(tmp_path, {"train": "data/05_model_input/train", "real_test": "data/05_model_input/real_test"})
+    assert tags == {"data.train": "dvc:aaa.dir", "data.real_test": "data/05_model_input/real_test: not in dvc.lock",
+                    "git_commit": "unknown"}
 
 
 def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts, capsys):

@@ -82,6 +82,7 @@ def test_register_promotes_the_first_candidate_and_gates_a_slow_one(deployed, ru
     assert first["alias"] == "champion" and int(champion.version) == first["version"]
     assert champion.tags["artifact"] == first["candidate"] and champion.tags["promotion"] == "champion"
     assert float(champion.tags["mae_synthetic"]) > 0 and champion.tags["data_version"] == first["data_version"]
+    assert {"data.train", "data.test", "data.real_test", "data.pseudolabel", "git_commit"} <= set(champion.tags)
     assert first["candidate_reason"].startswith("the shipping decision names")  # the quantize stage's
 
     run_pipeline("register", {"register": {"gates": {"latency_budget_ms": 1e-6}}})

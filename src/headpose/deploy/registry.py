@@ -78,21 +78,45 @@ def promotion_decision(candidate: dict[str, Any], champion_mae: float | None, ga
                   f"<= {gates.latency_budget_ms:.3f} ms")
 
 
+def _dvc_md5(root: Path, data_path: str) -> str | None:
+    """The md5 dvc.lock records for output ``data_path``, or None."""
+    lock = root / "dvc.lock"
+    if not lock.is_file():
+        return None
+    for stage in ((yaml.safe_load(lock.read_text()) or {}).get("stages") or {}).values():
+        for out in stage.get("outs", []):
+            if out.get("path") == data_path and out.get("md5"):
+                return out["md5"]
+    return None
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip()
+
+
 def data_version(project_root: str | Path, data_path: str = "data/05_model_input/test") -> str:
     """``dvc:<md5>`` of ``data_path`` from dvc.lock, else ``git:<commit>``, else ``unknown``."""
     root = Path(project_root)
-    lock = root / "dvc.lock"
-    if lock.is_file():
-        stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
-        for stage in stages.values():
-            for out in stage.get("outs", []):
-                if out.get("path") == data_path and out.get("md5"):
-                    return f"dvc:{out['md5']}"
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-        return f"git:{commit.stdout.strip()}"
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    md5 = _dvc_md5(root, data_path)
+    if md5:
+        return f"dvc:{md5}"
+    commit = _git_commit(root)
+    return f"git:{commit}" if commit else "unknown"
+
+
+def lineage_tags(project_root: str | Path, data_paths: dict[str, str]) -> dict[str, str]:
+    """Registry tags naming what a version came from: ``data.<name>`` = the DVC md5 of each data
+    path (dvc.lock; "not in dvc.lock" when the data was not produced by ``dvc repro``) and
+    ``git_commit``."""
+    root = Path(project_root)
+    tags = {f"data.{name}": (f"dvc:{md5}" if (md5 := _dvc_md5(root, path)) else f"{path}: not in dvc.lock")
+            for name, path in data_paths.items()}
+    tags["git_commit"] = _git_commit(root) or "unknown"
+    return tags
 
 
 def current_champion(client, model_name: str):
@@ -127,10 +151,12 @@ def champion_mae(version, gates: Gates, current_data_version: str, remeasure) ->
 
 
 def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, gates: Gates, data_version_tag: str,
-                       model_name: str = "headpose", remeasure=None, example_image=None) -> dict[str, Any]:
+                       model_name: str = "headpose", remeasure=None, example_image=None,
+                       extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
     """Register ``row``'s ONNX (+ checkpoint) as a new version of ``model_name`` and set its alias.
 
-    ``checkpoint`` is a headpose Checkpoint (logged as ``checkpoint.pt`` beside the ONNX) or None.
+    ``checkpoint`` is a headpose Checkpoint (logged as ``checkpoint.pt`` beside the ONNX) or None;
+    ``extra_tags`` (e.g. :func:`lineage_tags`) join the version's tags.
     Returns a report: version, alias given, reason, the champion before and after.
     """
     import mlflow
@@ -164,7 +190,7 @@ def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, g
     tags = {key: row.get(key) for key in TAG_KEYS}
     tags.update(artifact=row["name"], data_version=data_version_tag, onnx_file=onnx_path.name, run_id=run.info.run_id,
                 promotion=CHAMPION if promote else CHALLENGER, promotion_reason=reason,
-                champion_reference=f"{reference_mae} ({reference_source})")
+                champion_reference=f"{reference_mae} ({reference_source})", **(extra_tags or {}))
     for key, value in tags.items():
         client.set_model_version_tag(model_name, version, key, "None" if value is None else str(value))
     # Last step, so any failure above leaves the current champion in place.

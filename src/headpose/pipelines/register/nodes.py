@@ -8,7 +8,7 @@ from typing import Any
 from headpose.data.faceset import FaceSet
 from headpose.deploy.artifacts import parse_specs
 from headpose.deploy.benchmark import row_name
-from headpose.deploy.registry import Gates, choose_candidate, data_version, register_candidate
+from headpose.deploy.registry import Gates, choose_candidate, data_version, lineage_tags, register_candidate
 from headpose.deploy.runtime import load_model
 from headpose.evaluation import faceset_mae
 
@@ -38,6 +38,7 @@ def register_model(rows: list[dict[str, Any]], test: FaceSet, real_test: FaceSet
         candidate, Path(candidate["path"]), checkpoint, gates,
         data_version(Path.cwd(), register["data_version_path"]), register["model_name"],
         remeasure=remeasure if register["remeasure_champion"] else None, example_image=test.images[0],
+        extra_tags=lineage_tags(Path.cwd(), register["lineage"]),
     )
     return {**result, "candidate_reason": why, "shipping_decision": shipping}
 
