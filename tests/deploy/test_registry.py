@@ -1,7 +1,9 @@
 """Promotion gates on a real MLflow sqlite registry, and the pyfunc served from models:/headpose@champion."""
 
+import io
 import json
 import math
+import os
 
 import mlflow
 import numpy as np
@@ -184,3 +186,37 @@ def test_auto_metric_compares_real_mae_where_the_candidate_has_it():
     assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": None}).mae_metric == "mae_synthetic"
     with pytest.raises(ConfigError, match="mae_metric"):
         Gates.from_dict({"mae_metric": "mae_typo"})
+
+
+_LOAD_COPY = """
+import sys
+import mlflow.pyfunc
+import pandas as pd
+model = mlflow.pyfunc.load_model(sys.argv[1])
+import headpose
+assert headpose.__file__.startswith(sys.argv[1]), headpose.__file__  # the code inside the folder
+print(model.predict(pd.read_json(sys.argv[2])).to_json())
+"""
+
+
+def test_a_copied_model_folder_loads_and_predicts_in_a_fresh_process(mlflow_registry, tiny_artifacts, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, tiny_artifacts.checkpoint, GATES, "dvc:1")
+    downloaded = mlflow.artifacts.download_artifacts("models:/headpose@champion", dst_path=str(tmp_path / "dl"))
+    copy = tmp_path / "elsewhere" / "model"
+    shutil.copytree(downloaded, copy)
+    shutil.rmtree(tmp_path / "dl")  # nothing of the original is left to point to
+    request = tmp_path / "request.json"
+    images = tiny_artifacts.test.images[:2]
+    pd.DataFrame({"image": [encode_image(im) for im in images]}).to_json(request)
+    done = subprocess.run([sys.executable, "-c", _LOAD_COPY, str(copy), str(request)], cwd=tmp_path,
+                          env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"},
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    angles = pd.read_json(io.StringIO(done.stdout.strip().splitlines()[-1])).to_numpy()
+    expected = onnx_predictor(tiny_artifacts.onnx_path).predict(to_model_input(images, 32))
+    np.testing.assert_allclose(angles, expected, atol=1e-4)
+    assert not list((copy / "code").rglob("*.tflite")) and not list((copy / "code").rglob("*.pt"))

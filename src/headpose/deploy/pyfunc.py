@@ -104,21 +104,38 @@ class HeadposeOnnxModel(mlflow.pyfunc.PythonModel):
         return pd.DataFrame(self._model.predict(batch).astype(np.float64), columns=ANGLE_COLUMNS)
 
 
+# Model files shipped inside the package: the served model brings its own ONNX, not these.
+_NOT_SERVED = ("*.onnx", "*.pt", "*.tflite", "*.task", "__pycache__")
+
+
 def log_pyfunc_model(onnx_path: str | Path, checkpoint_path: str | Path | None,
                      registered_model_name: str | None = None, name: str = "model",
                      example_image: np.ndarray | None = None):
-    """Log the ONNX file (+ checkpoint) as a pyfunc model in the active run; optionally register it."""
+    """Log the ONNX file (+ checkpoint) as a pyfunc model in the active run; optionally register it.
+
+    The model folder carries the headpose code it runs (``code_paths``, without the package's own
+    model files), so a copy of it loads anywhere the serving packages are installed.
+    """
+    import shutil
+    import tempfile
+
+    import headpose
+
     artifacts = {"onnx": str(onnx_path)}
     if checkpoint_path is not None:
         artifacts["checkpoint"] = str(checkpoint_path)
     example = None if example_image is None else pd.DataFrame({IMAGE_COLUMN: [encode_image(example_image)]})
-    return mlflow.pyfunc.log_model(
-        name=name,
-        python_model=str(Path(__file__).with_name("pyfunc_model.py")),  # models from code: nothing pickled
-        artifacts=artifacts,
-        signature=SIGNATURE,
-        input_example=example,
-        # Explicit requirements: inferring them would load the model and scan imports (slow, noisy).
-        pip_requirements=[f"{name}=={version(name)}" for name in SERVING_PACKAGES],
-        registered_model_name=registered_model_name,
-    )
+    with tempfile.TemporaryDirectory(prefix="headpose-code-") as tmp:
+        code = Path(tmp) / "headpose"
+        shutil.copytree(Path(headpose.__file__).parent, code, ignore=shutil.ignore_patterns(*_NOT_SERVED))
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(Path(__file__).with_name("pyfunc_model.py")),  # models from code: nothing pickled
+            artifacts=artifacts,
+            code_paths=[str(code)],
+            signature=SIGNATURE,
+            input_example=example,
+            # Explicit requirements: inferring them would load the model and scan imports (slow, noisy).
+            pip_requirements=[f"{name}=={version(name)}" for name in SERVING_PACKAGES],
+            registered_model_name=registered_model_name,
+        )
