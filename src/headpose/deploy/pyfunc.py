@@ -88,7 +88,7 @@ class HeadposeOnnxModel(mlflow.pyfunc.PythonModel):
 
         self._model = onnx_predictor(context.artifacts["onnx"], threads=None)
 
-    def predict(self, context, model_input, params: dict[str, Any] | None = None):
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         frame = pd.DataFrame(model_input)
         if IMAGE_COLUMN not in frame.columns:
             raise DatasetError(f"input has columns {list(frame.columns)}; expected a column {IMAGE_COLUMN!r} "
