@@ -20,6 +20,6 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "catalog": "soft"},
 }
 
-from headpose.hooks import ParameterChecks  # noqa: E402
+from headpose.hooks import KilledRunCleanup, ParameterChecks  # noqa: E402
 
-HOOKS = (ParameterChecks(),)
+HOOKS = (ParameterChecks(), KilledRunCleanup())
