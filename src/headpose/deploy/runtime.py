@@ -180,19 +180,19 @@ def mlflow_uris(start: str | Path | None = None) -> tuple[str, str | None, str]:
     return _absolute_uri(tracking, base), (_absolute_uri(registry, base) if registry else None), where
 
 
-def _check_store_exists(uri: str, where: str) -> None:
+def _check_store_exists(uri: str, where: str, ref: str) -> None:
     """A sqlite store that does not exist would be created by MLflow: refuse instead."""
     if uri.startswith("sqlite:///"):
         path = Path(uri[len("sqlite:///"):])
         if str(path) != ":memory:" and not path.is_file():
-            raise DatasetError(f"the MLflow registry {path} (from {where}) does not exist; register a model "
-                               "first (kedro run --pipelines register) or set MLFLOW_TRACKING_URI")
+            raise DatasetError(f"{ref}: the MLflow registry {path} (from {where}) does not exist; register a "
+                               "model first (kedro run --pipelines register) or set MLFLOW_TRACKING_URI")
     elif uri.startswith("file:"):
         from urllib.parse import unquote, urlparse
 
         path = Path(unquote(urlparse(uri).path))
         if not path.is_dir():
-            raise DatasetError(f"the MLflow store {path} (from {where}) does not exist")
+            raise DatasetError(f"{ref}: the MLflow store {path} (from {where}) does not exist")
 
 
 @contextmanager
@@ -222,9 +222,9 @@ def _using_mlflow(tracking: str, registry: str | None) -> Iterator[None]:
 
 def _download_registered(ref: str) -> Path:
     tracking, registry, where = mlflow_uris()
-    _check_store_exists(tracking, where)
+    _check_store_exists(tracking, where, ref)
     if registry:
-        _check_store_exists(registry, where)
+        _check_store_exists(registry, where, ref)
     import mlflow
     from mlflow.exceptions import MlflowException
 

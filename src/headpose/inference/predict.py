@@ -124,6 +124,8 @@ def read_image(path: str | Path, max_pixels: int, on_large: str = "downscale") -
     path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: image file not found")
+    if path.stat().st_size == 0:
+        raise DatasetError(f"{path}: empty file (0 bytes), not an image")
     pixels = _pixel_count(path)
     reduction, flag = 1, cv2.IMREAD_COLOR
     if pixels is not None and pixels > max_pixels:
