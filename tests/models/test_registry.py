@@ -91,6 +91,26 @@ def test_hopenet_angles_are_the_expectation_of_its_logits(images):
     torch.testing.assert_close(out["angles"], bins_to_degrees(out["logits"]))
 
 
+def test_hopenet_flip_average_is_the_mean_of_the_crop_and_its_mirror_at_inference_only(images):
+    torch.manual_seed(0)
+    plain = create_model("hopenet", backbone="mobilenet_v3_small").eval()
+    flip = build_from_spec({**plain.spec, "flip_average": True}, plain.state_dict()).eval()
+    assert plain.spec["flip_average"] is False and flip.spec["flip_average"] is True
+    with torch.no_grad():
+        expected = (plain(images)["angles"] + plain(images.flip(-1))["angles"] * torch.tensor([-1.0, 1.0, -1.0])) / 2
+        out = flip(images)
+        torch.testing.assert_close(out["angles"], expected, atol=1e-4, rtol=0)
+        torch.testing.assert_close(out["logits"], plain(images)["logits"])  # the crop's own bins
+        # a mirrored crop gets exactly the mirrored angles
+        torch.testing.assert_close(flip(images.flip(-1))["angles"], out["angles"] * torch.tensor([-1.0, 1.0, -1.0]),
+                                   atol=1e-4, rtol=0)
+    flip.train(), plain.train()
+    torch.manual_seed(1)
+    a = flip(images)["angles"]
+    torch.manual_seed(1)
+    torch.testing.assert_close(a, plain(images)["angles"])  # training sees one view
+
+
 @pytest.mark.parametrize("name", ["sixd", "dense3dmm"])
 def test_rotation_models_output_proper_rotations_and_their_angles(name, images):
     with torch.no_grad():
