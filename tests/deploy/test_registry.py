@@ -220,3 +220,34 @@ def test_a_copied_model_folder_loads_and_predicts_in_a_fresh_process(mlflow_regi
     expected = onnx_predictor(tiny_artifacts.onnx_path).predict(to_model_input(images, 32))
     np.testing.assert_allclose(angles, expected, atol=1e-4)
     assert not list((copy / "code").rglob("*.tflite")) and not list((copy / "code").rglob("*.pt"))
+
+
+_REGISTER = """
+import sys
+import mlflow
+from headpose.deploy.registry import Gates, register_candidate
+mlflow.set_experiment("headpose-test")
+row = {"name": sys.argv[1], "mae_synthetic": float(sys.argv[2]), "mae_real": None, "p50_ms": 1.0}
+print(register_candidate(row, sys.argv[3], None, Gates(mae_tolerance_deg=0.1), "dvc:1")["alias"])
+"""
+
+
+def test_concurrent_registrations_keep_versions_and_aliases_consistent(mlflow_registry, tiny_artifacts, tmp_path):
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-c", _REGISTER, name, mae, str(tiny_artifacts.onnx_path)],
+                              cwd=tmp_path, env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_registry},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for name, mae in (("a", "5.0"), ("b", "5.5"), ("c", "4.0"))]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-1500:] for _, err in outputs]
+    client = MlflowClient()
+    versions = client.search_model_versions("name='headpose'")
+    assert sorted(int(v.version) for v in versions) == [1, 2, 3]
+    champion = client.get_model_version_by_alias("headpose", "champion")
+    assert champion.tags["promotion"] == "champion"
+    promoted = [v for v in versions if v.tags.get("promotion") == "champion"]
+    assert champion.version in {v.version for v in promoted}
+    # the MAEs are further apart than the tolerance: whatever the order, the best one is the champion
+    assert float(champion.tags["mae_synthetic"]) == 4.0

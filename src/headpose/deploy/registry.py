@@ -13,6 +13,8 @@ import logging
 import math
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -150,6 +152,26 @@ def champion_mae(version, gates: Gates, current_data_version: str, remeasure) ->
     return value, f"re-measured version {version.version} on data {current_data_version}"
 
 
+@contextmanager
+def _registry_lock() -> Iterator[None]:
+    """An exclusive lock beside a local sqlite registry (one machine's processes); a server-backed
+    registry is not locked here."""
+    import fcntl
+
+    import mlflow
+
+    uri = mlflow.get_registry_uri() or mlflow.get_tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    with open(f"{uri[len('sqlite:///'):]}.register.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, gates: Gates, data_version_tag: str,
                        model_name: str = "headpose", remeasure=None, example_image=None,
                        extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
@@ -187,15 +209,23 @@ def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, g
         if started:
             mlflow.end_run()
     version = int(info.registered_model_version)
-    tags = {key: row.get(key) for key in TAG_KEYS}
-    tags.update(artifact=row["name"], data_version=data_version_tag, onnx_file=onnx_path.name, run_id=run.info.run_id,
-                promotion=CHAMPION if promote else CHALLENGER, promotion_reason=reason,
-                champion_reference=f"{reference_mae} ({reference_source})", **(extra_tags or {}))
-    for key, value in tags.items():
-        client.set_model_version_tag(model_name, version, key, "None" if value is None else str(value))
-    # Last step, so any failure above leaves the current champion in place.
-    alias = CHAMPION if promote else CHALLENGER
-    client.set_registered_model_alias(model_name, alias, version)
+    # Decide again and move the alias under a lock: another registration may have changed the
+    # champion while this one was logging its model.
+    with _registry_lock():
+        current = current_champion(client, model_name)
+        if (current and current.version) != (previous and previous.version):
+            previous = current
+            reference_mae, reference_source = champion_mae(previous, gates, data_version_tag, remeasure)
+            promote, reason = promotion_decision(row, reference_mae, gates)
+        tags = {key: row.get(key) for key in TAG_KEYS}
+        tags.update(artifact=row["name"], data_version=data_version_tag, onnx_file=onnx_path.name,
+                    run_id=run.info.run_id, promotion=CHAMPION if promote else CHALLENGER, promotion_reason=reason,
+                    champion_reference=f"{reference_mae} ({reference_source})", **(extra_tags or {}))
+        for key, value in tags.items():
+            client.set_model_version_tag(model_name, version, key, "None" if value is None else str(value))
+        # Last step, so any failure above leaves the current champion in place.
+        alias = CHAMPION if promote else CHALLENGER
+        client.set_registered_model_alias(model_name, alias, version)
     log.info("registered %s version %s as %s: %s", model_name, version, alias, reason)
     return {"model_name": model_name, "version": version, "alias": alias, "promoted": promote, "reason": reason,
             "candidate": row["name"], "data_version": data_version_tag,
