@@ -251,3 +251,17 @@ def test_concurrent_registrations_keep_versions_and_aliases_consistent(mlflow_re
     assert champion.version in {v.version for v in promoted}
     # the MAEs are further apart than the tolerance: whatever the order, the best one is the champion
     assert float(champion.tags["mae_synthetic"]) == 4.0
+
+
+def test_an_onnx_that_is_not_the_registered_checkpoint_is_refused(mlflow_registry, tiny_artifacts):
+    from headpose.deploy.onnx_export import weights_digest
+    from headpose.models import create_model
+    from headpose.training.checkpoint import Checkpoint
+
+    first = register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, tiny_artifacts.checkpoint, GATES, "dvc:1")
+    tags = MlflowClient().get_model_version("headpose", str(first["version"])).tags
+    assert tags["weights_sha256"] == weights_digest(tiny_artifacts.checkpoint.model)
+    other = Checkpoint(create_model("hopenet", backbone="mobilenet_relu", width_mult=0.25).eval(), {"input_size": 32})
+    with pytest.raises(HeadposeError, match="re-export it from that checkpoint"):
+        register_candidate(row("b", 4.0, 1.0), tiny_artifacts.onnx_path, other, GATES, "dvc:1")
+    assert int(champion_version(MlflowClient())) == first["version"]

@@ -8,6 +8,7 @@ and renamed, so a failed export leaves nothing behind.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -17,7 +18,7 @@ import torch
 from kedro.io import AbstractDataset
 from torch import nn
 
-from headpose.deploy.runtime import onnx_predictor
+from headpose.deploy.runtime import onnx_predictor, with_metadata
 from headpose.errors import DatasetError, GateError, HeadposeError
 from headpose.evaluation import torch_predictor
 from headpose.io import atomic_path
@@ -29,6 +30,18 @@ INPUT_NAME, OUTPUT_NAME = "image", "angles"
 def _model_name(model: nn.Module) -> str:
     spec = getattr(model, "spec", None)
     return str(spec.get("name")) if isinstance(spec, dict) else type(model).__name__
+
+
+def weights_digest(model: nn.Module) -> str:
+    """sha256 of a model's weights (state_dict names, dtypes, shapes and bytes): what an exported
+    ONNX records as ``headpose.weights_sha256`` and the registry checks against its checkpoint."""
+    model = model.model if isinstance(model, AnglesOnly) else model
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        data = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{data.dtype}:{tuple(data.shape)}".encode())
+        digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes() if data.numel() else b"")
+    return digest.hexdigest()
 
 
 def to_onnx_proto(
@@ -63,7 +76,7 @@ def to_onnx_proto(
 
         proto = onnxslim.slim(proto)
     onnx.checker.check_model(proto, full_check=True)
-    return proto
+    return with_metadata(proto, {"weights_sha256": weights_digest(wrapper.model)}, overwrite=True)
 
 
 def save_onnx(proto: onnx.ModelProto, path: str | Path) -> Path:

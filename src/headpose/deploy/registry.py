@@ -172,6 +172,29 @@ def _registry_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def recorded_weights(onnx_path: str | Path) -> str | None:
+    """The ``headpose.weights_sha256`` an exported ONNX records, or None."""
+    import onnx
+
+    from headpose.deploy.runtime import onnx_metadata
+
+    return onnx_metadata(onnx.load(str(onnx_path), load_external_data=False)).get("weights_sha256")
+
+
+def _check_lineage(onnx_path: Path, checkpoint) -> str:
+    """The ONNX's recorded weights digest, refused when it is not the checkpoint registered with it."""
+    from headpose.deploy.onnx_export import weights_digest
+
+    recorded = recorded_weights(onnx_path)
+    if recorded is None or checkpoint is None:
+        return recorded or "not recorded"
+    actual = weights_digest(checkpoint.model)
+    if recorded != actual:
+        raise HeadposeError(f"{onnx_path}: exported from weights {recorded[:12]}, but the checkpoint registered "
+                            f"with it has weights {actual[:12]}; re-export it from that checkpoint")
+    return recorded
+
+
 def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, gates: Gates, data_version_tag: str,
                        model_name: str = "headpose", remeasure=None, example_image=None,
                        extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
@@ -190,6 +213,7 @@ def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, g
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise HeadposeError(f"{onnx_path}: candidate ONNX not found; run `kedro run --pipelines export`")
+    weights = _check_lineage(onnx_path, checkpoint)
     client = MlflowClient()
     previous = current_champion(client, model_name)
     reference_mae, reference_source = champion_mae(previous, gates, data_version_tag, remeasure)
@@ -220,7 +244,8 @@ def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, g
         tags = {key: row.get(key) for key in TAG_KEYS}
         tags.update(artifact=row["name"], data_version=data_version_tag, onnx_file=onnx_path.name,
                     run_id=run.info.run_id, promotion=CHAMPION if promote else CHALLENGER, promotion_reason=reason,
-                    champion_reference=f"{reference_mae} ({reference_source})", **(extra_tags or {}))
+                    champion_reference=f"{reference_mae} ({reference_source})", weights_sha256=weights,
+                    **(extra_tags or {}))
         for key, value in tags.items():
             client.set_model_version_tag(model_name, version, key, "None" if value is None else str(value))
         # Last step, so any failure above leaves the current champion in place.
