@@ -27,6 +27,16 @@ def make_faceset(n: int = 24, size: int = 32, subjects: int = 6, seed: int = 0) 
 
 
 @pytest.fixture
+def dead_pid() -> str:
+    """The pid of a process that has exited (as if it had been killed mid-work)."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+
+
+@pytest.fixture
 def tiny_faceset() -> FaceSet:
     return make_faceset()
 

@@ -1,7 +1,5 @@
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 
@@ -73,10 +71,8 @@ def test_permissions_follow_the_umask_for_files_and_folders(tmp_path):
     assert stat.S_IMODE((tmp_path / "report.json").stat().st_mode) == 0o644
 
 
-def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()  # a pid that has exited
-    leftover = tmp_path / f".set.{dead}.abc123"
+def test_temporaries_of_a_killed_writer_are_removed_by_the_next_write(tmp_path, dead_pid):
+    leftover = tmp_path / f".set.{dead_pid}.abc123"
     leftover.mkdir()
     (leftover / "images.npy").write_bytes(b"half")
     alive = tmp_path / f".set.{os.getppid()}.xyz"  # a live writer's temporary stays

@@ -42,18 +42,23 @@ def resolve_output(target: str | os.PathLike, directory: bool = False) -> Path:
     return target
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (someone else's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _remove_stale(target: Path) -> None:
     """Delete temporaries of ``target`` left by processes that died mid-write (``.NAME.PID.*``)."""
     for tmp in target.parent.glob(f".{target.name}.*.*"):
         pid = tmp.name[len(target.name) + 2 :].split(".", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
-        except PermissionError:  # alive, someone else's
-            pass
 
 
 @contextmanager

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import struct
+import warnings
+from pathlib import Path
+
 import cv2
 import numpy as np
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 STD = np.array([0.229, 0.224, 0.225], np.float32)
 
@@ -27,3 +33,28 @@ def to_model_input(images: np.ndarray, input_size: int) -> np.ndarray:
     if images.ndim == 3:
         images = images[None]
     return np.stack([normalize(resize_crop(im, input_size)) for im in images])
+
+
+def header_pixel_count(source: str | Path | bytes) -> int | None:
+    """Width x height of an image file (a path) or its bytes, from the header alone (no decoding),
+    so a decompression bomb can be refused before it takes memory; None when it cannot tell."""
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(source, bytes):
+        head, stream = source[:24], io.BytesIO(source)
+    else:
+        with open(source, "rb") as f:
+            head = f.read(24)
+        stream = source
+    if head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR":  # PNG: the size is in the first chunk
+        width, height = struct.unpack(">II", head[16:24])
+        return width * height
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(stream) as im:
+                return im.size[0] * im.size[1]
+        except Image.DecompressionBombError:
+            return 2 * Image.MAX_IMAGE_PIXELS + 1  # a lower bound: Pillow refuses to say more
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            return None

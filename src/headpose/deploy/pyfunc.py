@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
-import struct
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -27,11 +25,10 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.types import ColSpec, Schema
 
 from headpose.data.faceset import ANGLE_COLUMNS
-from headpose.data.preprocess import to_model_input
+from headpose.data.preprocess import header_pixel_count, to_model_input
 from headpose.errors import DatasetError
 
 IMAGE_COLUMN = "image"
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 4096 * 4096  # a face crop needs far fewer; a decompression bomb is refused before decoding
 SERVING_PACKAGES = ("onnxruntime", "numpy", "pandas", "opencv-python-headless", "mlflow")
 SIGNATURE = ModelSignature(inputs=Schema([ColSpec("string", IMAGE_COLUMN)]),
@@ -46,22 +43,6 @@ def encode_image(rgb: np.ndarray) -> str:
     return base64.b64encode(png.tobytes()).decode("ascii")
 
 
-def _header_pixels(data: bytes) -> int | None:
-    """Width x height from the image header, without decoding; None when it cannot tell."""
-    from PIL import Image, UnidentifiedImageError
-
-    if data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR":
-        width, height = struct.unpack(">II", data[16:24])
-        return width * height
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.size[0] * im.size[1]
-    except Image.DecompressionBombError:
-        return 2 * Image.MAX_IMAGE_PIXELS + 1
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        return None
-
-
 def decode_image(text: str, row: int = 0, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """base64 image bytes -> uint8 (H, W, 3) RGB; DatasetError naming the row for anything else."""
     if not isinstance(text, str):
@@ -70,7 +51,7 @@ def decode_image(text: str, row: int = 0, max_pixels: int = MAX_PIXELS) -> np.nd
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, TypeError, ValueError) as exc:
         raise DatasetError(f"row {row}: column {IMAGE_COLUMN!r} is not base64 ({exc})") from exc
-    pixels = _header_pixels(data)
+    pixels = header_pixel_count(data)
     if pixels is not None and pixels > max_pixels:
         raise DatasetError(f"row {row}: the image has {pixels:,} pixels, more than the {max_pixels:,} served; "
                            "send the face crop, not the photo")

@@ -172,6 +172,41 @@ def _registry_lock() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def checkpoint_mismatch(onnx_path: str | Path, checkpoint) -> tuple[str, str | None]:
+    """(the weights digest the ONNX records or "not recorded", the checkpoint's digest when it differs
+    from the recorded one, else None)."""
+    import onnx
+
+    from headpose.deploy.onnx_export import weights_digest
+    from headpose.deploy.runtime import onnx_metadata
+
+    recorded = onnx_metadata(onnx.load(str(onnx_path), load_external_data=False)).get("weights_sha256")
+    if recorded is None or checkpoint is None:
+        return recorded or "not recorded", None
+    actual = weights_digest(checkpoint.model)
+    return recorded, (None if actual == recorded else actual)
+
+
+@contextmanager
+def _registry_lock() -> Iterator[None]:
+    """An exclusive lock beside a local sqlite registry (one machine's processes); a server-backed
+    registry is not locked here."""
+    import fcntl
+
+    import mlflow
+
+    uri = mlflow.get_registry_uri() or mlflow.get_tracking_uri()
+    if not uri.startswith("sqlite:///"):
+        yield
+        return
+    with open(f"{uri[len('sqlite:///'):]}.register.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def recorded_weights(onnx_path: str | Path) -> str | None:
     """The ``headpose.weights_sha256`` an exported ONNX records, or None."""
     import onnx
@@ -213,7 +248,10 @@ def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, g
     onnx_path = Path(onnx_path)
     if not onnx_path.is_file():
         raise HeadposeError(f"{onnx_path}: candidate ONNX not found; run `kedro run --pipelines export`")
-    weights = _check_lineage(onnx_path, checkpoint)
+    weights, other = checkpoint_mismatch(onnx_path, checkpoint)
+    if other is not None:
+        raise HeadposeError(f"{onnx_path}: exported from weights {weights[:12]}, but the checkpoint registered "
+                            f"with it has weights {other[:12]}; re-export it from that checkpoint")
     client = MlflowClient()
     previous = current_champion(client, model_name)
     reference_mae, reference_source = champion_mae(previous, gates, data_version_tag, remeasure)

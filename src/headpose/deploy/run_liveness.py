@@ -10,17 +10,9 @@ from __future__ import annotations
 import os
 import socket
 
+from headpose.io import pid_alive
+
 HOST_TAG, PID_TAG = "headpose.host", "headpose.pid"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's live process
-        return True
-    return True
 
 
 def tag_owner(client, run_id: str) -> None:
@@ -35,7 +27,7 @@ def end_dead_runs(client, experiment_ids: list[str]) -> list[str]:
     for run in client.search_runs(experiment_ids, filter_string="attributes.status = 'RUNNING'"):
         tags = run.data.tags
         pid = tags.get(PID_TAG, "")
-        if tags.get(HOST_TAG) == host and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if tags.get(HOST_TAG) == host and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
             client.set_terminated(run.info.run_id, status="KILLED")
             ended.append(run.info.run_id)
     return ended

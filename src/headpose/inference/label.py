@@ -84,7 +84,7 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
     """Label every face of an image or a folder of images (recursively) into ``jsonl``; returns a
     summary. Failures go to ``failures`` (default ``<jsonl stem>.failures.jsonl``). Raises
     HeadposeError when no image yields a face."""
-    from headpose.inference.predict import IMAGE_SUFFIXES, list_images, read_image
+    from headpose.inference.predict import IMAGE_SUFFIXES, failures_path, list_images, read_image
 
     path = Path(input_path)
     if not path.exists():
@@ -98,8 +98,7 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
     else:
         raise DatasetError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or a folder of images")
     jsonl = Path(jsonl) if str(jsonl) == STDOUT else resolve_output(jsonl)  # a folder or a device: refused now
-    if failures is None and str(jsonl) != STDOUT:  # JSON lines on stdout: failures only in the log
-        failures = jsonl.with_name(f"{jsonl.stem}.failures.jsonl")
+    failures = failures_path(failures, None, jsonl)
     teacher = make_teacher(calibrated, min_score, threads)
     counts = {"images": 0, "faces": 0, "images_with_faces": 0, "no_face": 0, "unreadable": 0}
     examples: list[str] = []

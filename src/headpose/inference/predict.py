@@ -23,7 +23,6 @@ import math
 import os
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -36,7 +35,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from headpose.data.crops import crop_resize
-from headpose.data.preprocess import to_model_input
+from headpose.data.preprocess import header_pixel_count, to_model_input
 from headpose.deploy.runtime import DEVICES, LoadedModel, load_predictor
 from headpose.errors import ConfigError, DatasetError, HeadposeError
 from headpose.inference.detect import BoxesDetector, CropMapping, FaceDetector, create_detector, load_boxes
@@ -126,7 +125,7 @@ def read_image(path: str | Path, max_pixels: int, on_large: str = "downscale") -
         raise DatasetError(f"{path}: image file not found")
     if path.stat().st_size == 0:
         raise DatasetError(f"{path}: empty file (0 bytes), not an image")
-    pixels = _pixel_count(path)
+    pixels = header_pixel_count(path)
     reduction, flag = 1, cv2.IMREAD_COLOR
     if pixels is not None and pixels > max_pixels:
         if on_large == "refuse":
@@ -147,21 +146,6 @@ def read_image(path: str | Path, max_pixels: int, on_large: str = "downscale") -
         bgr = cv2.resize(bgr, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
     scale = bgr.shape[1] / (w * reduction)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), scale
-
-
-def _pixel_count(path: Path) -> int | None:
-    """Width x height from the file header (no decoding); None when Pillow cannot tell."""
-    from PIL import Image, UnidentifiedImageError
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            with Image.open(path) as im:
-                return im.size[0] * im.size[1]
-        except Image.DecompressionBombError:
-            return 2 * Image.MAX_IMAGE_PIXELS + 1  # a lower bound: Pillow refuses to say more
-        except (UnidentifiedImageError, OSError, ValueError):
-            return None
 
 
 def list_images(folder: Path) -> list[Path]:

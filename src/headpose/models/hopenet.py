@@ -34,7 +34,7 @@ class Hopenet(nn.Module):
         return self.head(self.backbone(x)).unflatten(-1, (3, NUM_BINS))
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        if not (self.flip_average and not self.training):
+        if self.training or not self.flip_average:
             logits = self._logits(x)
             return {"logits": logits, "angles": bins_to_degrees(logits)}
         n = x.shape[0]

@@ -9,8 +9,7 @@ from typing import Any
 from headpose.data.faceset import FaceSet
 from headpose.deploy.artifacts import parse_specs
 from headpose.deploy.benchmark import row_name
-from headpose.deploy.onnx_export import weights_digest
-from headpose.deploy.registry import (Gates, choose_candidate, data_version, lineage_tags, recorded_weights,
+from headpose.deploy.registry import (Gates, checkpoint_mismatch, choose_candidate, data_version, lineage_tags,
                                       register_candidate)
 from headpose.deploy.runtime import load_model
 from headpose.evaluation import faceset_mae
@@ -31,8 +30,7 @@ def register_model(rows: list[dict[str, Any]], test: FaceSet, real_test: FaceSet
     candidate, why = choose_candidate(rows, shipped_row_name(shipping, specs))
     sources = [spec for spec in specs.values() if row_name(spec.name, "pytorch") == candidate["source"]]
     checkpoint = upstream.get(sources[0].dataset) if sources else None
-    recorded = recorded_weights(candidate["path"])
-    if checkpoint is not None and recorded is not None and recorded != weights_digest(checkpoint.model):
+    if checkpoint is not None and checkpoint_mismatch(candidate["path"], checkpoint)[1] is not None:
         # QAT fine-tunes after its parent's checkpoint: the served weights have no checkpoint of their own
         log.warning("%s was trained further than %s; registered without a checkpoint", candidate["name"], sources[0].dataset)
         checkpoint = None
