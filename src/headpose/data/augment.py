@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import albumentations as A
@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from headpose import angles as ang
-from headpose.errors import ConfigError
+from headpose.config import Config, knob
 
 _BORDERS = {
     "reflect": cv2.BORDER_REFLECT_101,
@@ -36,77 +36,44 @@ _BORDERS = {
 }
 
 
-def _knob(default: Any, lo: float | None = None, hi: float | None = None, choices: tuple = ()) -> Any:
-    return field(default=default, metadata={"lo": lo, "hi": hi, "choices": choices})
-
-
 def _prob(default: float) -> Any:
-    return _knob(default, 0.0, 1.0)
+    return knob(default, lo=0.0, hi=1.0)
 
 
 @dataclass(frozen=True)
-class AugmentConfig:
+class AugmentConfig(Config, section="augment"):
     """Augmentation parameters (the ``augment:`` block of parameters_data.yml)."""
 
     enabled: bool = True
-    seed: int = _knob(0, 0)  # base seed for consumers such as the preview; the augmenter uses its rng
+    seed: int = knob(0, lo=0)  # base seed for consumers such as the preview; the augmenter uses its rng
     flip_p: float = _prob(0.5)
     rotate_p: float = _prob(0.5)
-    rotate_max_deg: float = _knob(30.0, 0.0, 180.0)
+    rotate_max_deg: float = knob(30.0, lo=0.0, hi=180.0)
     scale_p: float = _prob(0.5)
-    scale_max: float = _knob(0.1, 0.0, 0.5)  # zoom factor drawn from [1 - s, 1 + s]
+    scale_max: float = knob(0.1, lo=0.0, hi=0.5)  # zoom factor drawn from [1 - s, 1 + s]
     translate_p: float = _prob(0.5)
-    translate_max: float = _knob(0.05, 0.0, 0.5)  # fraction of the image side
-    border_mode: str = _knob("reflect", choices=tuple(_BORDERS))
+    translate_max: float = knob(0.05, lo=0.0, hi=0.5)  # fraction of the image side
+    border_mode: str = knob("reflect", choices=tuple(_BORDERS))
     perspective_p: float = _prob(0.2)
-    perspective_scale: float = _knob(0.03, 0.0, 0.2)  # corner jitter, fraction of the side
+    perspective_scale: float = knob(0.03, lo=0.0, hi=0.2)  # corner jitter, fraction of the side
     hsv_p: float = _prob(0.3)
-    hsv_hue: float = _knob(8.0, 0.0, 180.0)
-    hsv_saturation: float = _knob(25.0, 0.0, 255.0)
-    hsv_value: float = _knob(20.0, 0.0, 255.0)
+    hsv_hue: float = knob(8.0, lo=0.0, hi=180.0)
+    hsv_saturation: float = knob(25.0, lo=0.0, hi=255.0)
+    hsv_value: float = knob(20.0, lo=0.0, hi=255.0)
     brightness_contrast_p: float = _prob(0.5)
-    brightness_max: float = _knob(0.2, 0.0, 1.0)
-    contrast_max: float = _knob(0.2, 0.0, 1.0)
+    brightness_max: float = knob(0.2, lo=0.0, hi=1.0)
+    contrast_max: float = knob(0.2, lo=0.0, hi=1.0)
     gamma_p: float = _prob(0.3)
-    gamma_max: float = _knob(0.3, 0.0, 0.9)  # gamma drawn from [1 - g, 1 + g]
+    gamma_max: float = knob(0.3, lo=0.0, hi=0.9)  # gamma drawn from [1 - g, 1 + g]
     occlusion_p: float = _prob(0.3)
-    occlusion_max_holes: int = _knob(3, 1, 20)
-    occlusion_max_size: float = _knob(0.3, 0.02, 1.0)  # hole side, fraction of the image side
+    occlusion_max_holes: int = knob(3, lo=1, hi=20)
+    occlusion_max_size: float = knob(0.3, lo=0.02, hi=1.0)  # hole side, fraction of the image side
     blur_p: float = _prob(0.1)
-    blur_max_sigma: float = _knob(1.2, 0.0, 10.0)
+    blur_max_sigma: float = knob(1.2, lo=0.0, hi=10.0)
     noise_p: float = _prob(0.2)
-    noise_max_std: float = _knob(0.05, 0.0, 1.0)  # fraction of 255
+    noise_max_std: float = knob(0.05, lo=0.0, hi=1.0)  # fraction of 255
     jpeg_p: float = _prob(0.3)
-    jpeg_min_quality: int = _knob(40, 1, 100)
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = _check(f.name, getattr(self, f.name), type(f.default), f.metadata)
-            object.__setattr__(self, f.name, value)
-
-    @classmethod
-    def from_dict(cls, params: Mapping[str, Any] | None) -> AugmentConfig:
-        params = dict(params or {})
-        known = {f.name for f in fields(cls)}
-        for key in params:
-            if key not in known:
-                raise ConfigError(f"augment.{key}: unknown parameter; known ones are {sorted(known)}")
-        return cls(**params)
-
-
-def _check(key: str, value: Any, kind: type, meta: Mapping[str, Any]) -> Any:
-    """The value, ints widened to float where a float is expected; ConfigError naming the key otherwise."""
-    # bool is an int subclass: reject it for numbers, and numbers for bools.
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(f"augment.{key}: expected {kind.__name__}, got {value!r} ({type(value).__name__})")
-    if meta.get("choices") and value not in meta["choices"]:
-        raise ConfigError(f"augment.{key}: {value!r} is not one of {list(meta['choices'])}")
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigError(f"augment.{key}: {value!r} is outside [{lo}, {hi}]")
-    return value
+    jpeg_min_quality: int = knob(40, lo=1, hi=100)
 
 
 def flip(image: np.ndarray, ypr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ import math
 import os
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, replace
 from functools import cache
 from multiprocessing import get_context
 from typing import Any
@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from headpose.angles import euler_to_matrix
 from headpose.data.crops import box_from_landmarks
 from headpose.data.faceset import FaceSet
-from headpose.errors import ConfigError
+from headpose.config import Config, knob
 from headpose.synth.head_model import (FEATURES, NECK_PIVOT, HeadModel, feature_texture, feature_triangles,
                                        head_model)
 from headpose.synth.landmarks import template_landmarks_68
@@ -53,12 +53,8 @@ IRIS_COLOURS = np.array([[0.30, 0.17, 0.08], [0.12, 0.08, 0.06], [0.30, 0.45, 0.
 SCLERA, DARK = np.array([0.88, 0.86, 0.82]), np.array([0.06, 0.03, 0.03])
 
 
-def _knob(default: Any, lo: float | None = None, hi: float | None = None) -> Any:
-    return field(default=default, metadata={"lo": lo, "hi": hi})
-
-
 @dataclass(frozen=True)
-class SynthConfig:
+class SynthConfig(Config, section="synth"):
     """Synthetic-data parameters (the ``synth:`` block of parameters_data.yml). Angles in degrees.
 
     Pose: uniform over the (yaw, pitch, roll) box -- or, for pitch and roll with ``pitch_std`` /
@@ -68,75 +64,34 @@ class SynthConfig:
     never leave the box.
     """
 
-    num_images: int = _knob(1000, 1)
-    image_size: int = _knob(128, 16, 1024)
-    seed: int = _knob(0, 0)
-    num_identities: int = _knob(200, 1)              # split into equal runs of consecutive images
-    workers: int | None = None                       # processes; None: one per CPU (output is the same)
-    yaw_range: tuple[float, float] = _knob((-99.0, 99.0), -180, 180)
-    pitch_range: tuple[float, float] = _knob((-90.0, 90.0), -90, 90)
-    roll_range: tuple[float, float] = _knob((-90.0, 90.0), -180, 180)
-    pitch_std: float | None = _knob(None, 1, 180)      # None: uniform over pitch_range
-    roll_std: float | None = _knob(None, 1, 180)       # None: uniform over roll_range
-    large_angle_fraction: float = _knob(0.3, 0, 1)
-    large_angle_threshold: float = _knob(45.0, 0, 180)
-    shape_std: float = _knob(1.0, 0, 3)              # identity parameters ~ N(0, shape_std^2)
-    expression_std: float = _knob(0.7, 0, 3)         # expression parameters ~ N(0, expression_std^2)
-    skin_tone_range: tuple[float, float] = _knob((0.0, 1.0), 0, 1)  # 0 lightest .. 1 darkest
-    albedo_noise: float = _knob(0.04, 0, 0.5)        # per-vertex skin brightness variation
-    bald_fraction: float = _knob(0.1, 0, 1)
-    light_intensity_range: tuple[float, float] = _knob((0.3, 1.0), 0, 3)
-    ambient_range: tuple[float, float] = _knob((0.2, 0.6), 0, 2)
-    light_max_angle: float = _knob(80.0, 0, 90)      # light direction within this cone around the camera axis
-    specular_range: tuple[float, float] = _knob((0.0, 0.25), 0, 1)
-    distance_range: tuple[float, float] = _knob((40.0, 150.0), 25, 10000)  # cm; near = strong perspective
-    off_axis_max: float = _knob(10.0, 0, 30)         # angle between the optical axis and the head
-    crop_margin_range: tuple[float, float] = _knob((0.15, 0.35), 0, 2)  # crops.box_from_landmarks margin
-    crop_shift: float = _knob(0.05, 0, 0.5)          # box centre jitter, fraction of its side
-    occlusion_probability: float = _knob(0.3, 0, 1)
-    occluder_size_range: tuple[float, float] = _knob((0.15, 0.45), 0.01, 2)  # fraction of the image side
-    background_noise: float = _knob(0.03, 0, 0.5)
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            object.__setattr__(self, f.name, _check(f.name, getattr(self, f.name), f.default, f.metadata))
-
-    @classmethod
-    def from_dict(cls, params: Mapping[str, Any] | None) -> SynthConfig:
-        params = dict(params or {})
-        known = {f.name for f in fields(cls)}
-        for key in params:
-            if key not in known:
-                raise ConfigError(f"synth.{key}: unknown parameter; known ones are {sorted(known)}")
-        return cls(**params)
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)  # bool is an int subclass
-
-
-def _check(key: str, value: Any, default: Any, meta: Mapping[str, Any]) -> Any:
-    """The value in canonical form (ints widened to float, lists to tuples); ConfigError naming the key."""
-    lo, hi = meta.get("lo"), meta.get("hi")
-    if default is None and value is None:  # optional knobs: workers, pitch_std, roll_std
-        return None
-    if default is None and lo is None:  # workers
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            return value
-        raise ConfigError(f"synth.{key}: expected null or an integer >= 1, got {value!r}")
-    if isinstance(default, tuple):
-        if (not isinstance(value, (list, tuple)) or len(value) != 2 or not all(map(_is_number, value))
-                or not lo <= value[0] <= value[1] <= hi):
-            raise ConfigError(f"synth.{key}: expected [low, high] with {lo} <= low <= high <= {hi}, "
-                              f"got {value!r}")
-        return (float(value[0]), float(value[1]))
-    if isinstance(default, int) and not (_is_number(value) and float(value).is_integer()):
-        raise ConfigError(f"synth.{key}: expected an integer, got {value!r}")
-    if not _is_number(value):
-        raise ConfigError(f"synth.{key}: expected a number, got {value!r}")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigError(f"synth.{key}: {value!r} is outside [{lo}, {hi}]")
-    return int(value) if isinstance(default, int) else float(value)
+    num_images: int = knob(1000, lo=1)
+    image_size: int = knob(128, lo=16, hi=1024)
+    seed: int = knob(0, lo=0)
+    num_identities: int = knob(200, lo=1)              # split into equal runs of consecutive images
+    workers: int | None = knob(None, lo=1)          # processes; None: one per CPU (output is the same)
+    yaw_range: tuple[float, float] = knob((-99.0, 99.0), lo=-180, hi=180, ordered=True)
+    pitch_range: tuple[float, float] = knob((-90.0, 90.0), lo=-90, hi=90, ordered=True)
+    roll_range: tuple[float, float] = knob((-90.0, 90.0), lo=-180, hi=180, ordered=True)
+    pitch_std: float | None = knob(None, lo=1, hi=180)      # None: uniform over pitch_range
+    roll_std: float | None = knob(None, lo=1, hi=180)       # None: uniform over roll_range
+    large_angle_fraction: float = knob(0.3, lo=0, hi=1)
+    large_angle_threshold: float = knob(45.0, lo=0, hi=180)
+    shape_std: float = knob(1.0, lo=0, hi=3)              # identity parameters ~ N(0, shape_std^2)
+    expression_std: float = knob(0.7, lo=0, hi=3)         # expression parameters ~ N(0, expression_std^2)
+    skin_tone_range: tuple[float, float] = knob((0.0, 1.0), lo=0, hi=1, ordered=True)  # 0 lightest .. 1 darkest
+    albedo_noise: float = knob(0.04, lo=0, hi=0.5)        # per-vertex skin brightness variation
+    bald_fraction: float = knob(0.1, lo=0, hi=1)
+    light_intensity_range: tuple[float, float] = knob((0.3, 1.0), lo=0, hi=3, ordered=True)
+    ambient_range: tuple[float, float] = knob((0.2, 0.6), lo=0, hi=2, ordered=True)
+    light_max_angle: float = knob(80.0, lo=0, hi=90)      # light direction within this cone around the camera axis
+    specular_range: tuple[float, float] = knob((0.0, 0.25), lo=0, hi=1, ordered=True)
+    distance_range: tuple[float, float] = knob((40.0, 150.0), lo=25, hi=10000, ordered=True)  # cm; near = strong perspective
+    off_axis_max: float = knob(10.0, lo=0, hi=30)         # angle between the optical axis and the head
+    crop_margin_range: tuple[float, float] = knob((0.15, 0.35), lo=0, hi=2, ordered=True)  # crops.box_from_landmarks margin
+    crop_shift: float = knob(0.05, lo=0, hi=0.5)          # box centre jitter, fraction of its side
+    occlusion_probability: float = knob(0.3, lo=0, hi=1)
+    occluder_size_range: tuple[float, float] = knob((0.15, 0.45), lo=0.01, hi=2, ordered=True)  # fraction of the image side
+    background_noise: float = knob(0.03, lo=0, hi=0.5)
 
 
 def generate(config: SynthConfig | Mapping[str, Any], workers: int | None = None,
@@ -150,7 +105,9 @@ def generate(config: SynthConfig | Mapping[str, Any], workers: int | None = None
     projects by the OpenCV matrix ``camera_matrix`` applied to (x, -y, -z).
     """
     config = config if isinstance(config, SynthConfig) else SynthConfig.from_dict(config)
-    workers = _check("workers", workers if workers is not None else config.workers, None, {})
+    if workers is not None:
+        config = replace(config, workers=workers)  # checked as the config's own knob
+    workers = config.workers
     n_chunks = math.ceil(config.num_images / CHUNK_SIZE)
     workers = min(workers or os.cpu_count() or 1, n_chunks)
     # Chunks land in one preallocated image array, so peak memory is the dataset, not twice it.
