@@ -32,6 +32,18 @@ def test_fit_lowers_the_training_loss_and_keeps_the_best_validation_weights():
     assert result.images_per_second > 0
 
 
+@pytest.mark.parametrize("frozen", [False, True])
+def test_freeze_batchnorm_keeps_the_running_statistics_while_the_weights_train(frozen):
+    train, val = make_faceset(n=16, seed=1), make_faceset(n=8, seed=2)
+    config = TrainConfig.from_dict({**TINY, "epochs": 1, "freeze_batchnorm": frozen})
+    model = create_model(**config.model)
+    bn = next(m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    before_mean, before_weight = bn.running_mean.clone(), bn.weight.detach().clone()
+    fit(model, train, val, config)
+    assert torch.equal(bn.running_mean, before_mean) == frozen
+    assert not torch.equal(bn.weight.detach(), before_weight)
+
+
 def test_unknown_or_invalid_train_keys_are_named():
     with pytest.raises(ConfigError, match="^train.epoch: unknown key; did you mean 'epochs'"):
         TrainConfig.from_dict({"epoch": 3})

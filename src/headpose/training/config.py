@@ -41,6 +41,9 @@ class TrainConfig(Config, section="train"):
     loss: LossConfig = field(default_factory=LossConfig)
     augment: dict[str, Any] | None = knob({})
     init_from: str | None = None       # start from this checkpoint's weights (.pt, pretrained, models:/...)
+    # BatchNorm keeps the running statistics it starts with: a fine-tune on another domain (synthetic
+    # heads after real photos) would otherwise replace the normalisation the weights were learned with.
+    freeze_batchnorm: bool = False
     resume_from: str | None = None     # state file written after every epoch; a killed run resumes from it
 
     def check(self) -> None:

@@ -115,6 +115,14 @@ def _is_main() -> bool:
     return not dist.is_initialized() or dist.get_rank() == 0
 
 
+def freeze_batchnorm(model: torch.nn.Module) -> None:
+    """Put every BatchNorm in eval mode: it normalises with, and no longer updates, its running statistics
+    (its affine weights still train)."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.eval()
+
+
 def fit(
     model: torch.nn.Module,
     train: FaceSet,
@@ -203,6 +211,8 @@ def fit(
             sampler.set_epoch(epoch)
         dataset.set_epoch(epoch)
         wrapped.train()
+        if config.freeze_batchnorm:
+            freeze_batchnorm(model)
         totals: dict[str, float] = {}
         steps = 0
         bar = tqdm(loader, desc=f"epoch {epoch}/{config.epochs}", disable=not _is_main(), leave=False)
