@@ -26,6 +26,8 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)  ## the whole DAG on the default profile (synthetic data, CPU, local MLflow + DVC)
 	$(VENV)/bin/kedro run
+	@# record what this run produced in dvc.lock: `dvc status` is clean and `dvc push` can share it
+	$(VENV)/bin/dvc commit --force --quiet
 
 run-real: $(STAMP)  ## the real-faces profile: pseudo-labelled + profiled photo pools (see conf/real/)
 	$(VENV)/bin/kedro run --env real
