@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from headpose.errors import ConfigError, DatasetError, GateError
+from headpose.errors import ConfigError, GateError, ModelError
 
 PARITY_IMAGES = 16
 PARITY_TOL_DEG = 0.01
@@ -38,6 +38,7 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
     """Write ``ref`` as ONNX to ``out`` (see the module docstring); returns a report."""
     import onnx
 
+    from headpose.deploy.model_refs import resolve_model_uri, sibling_checkpoint
     from headpose.deploy.onnx_export import save_onnx
     from headpose.deploy.runtime import (
         CONVENTIONS,
@@ -45,8 +46,6 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
         onnx_metadata,
         onnx_predictor,
         package_version,
-        resolve_model_uri,
-        sibling_checkpoint,
         with_metadata,
     )
     from headpose.training.checkpoint import load_checkpoint
@@ -75,7 +74,7 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
         try:
             proto = onnx.load(str(path))
         except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
-            raise DatasetError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from exc
+            raise ModelError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from exc
         size = onnx_predictor(path).input_size
         metadata = {"input_size": str(size), "headpose_version": package_version()}
         sibling = sibling_checkpoint(path)
@@ -85,7 +84,7 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
         else:
             metadata = {**CONVENTIONS, **metadata}
     else:
-        raise DatasetError(f"{path}: export reads .pt checkpoints and .onnx files, not {path.suffix or 'this file'}")
+        raise ModelError(f"{path}: export reads .pt checkpoints and .onnx files, not {path.suffix or 'this file'}")
 
     quantized = any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
     metadata.setdefault("precision", "int8" if quantized else "fp32")
