@@ -7,7 +7,7 @@ import scipy.io
 
 from headpose.data.aflw2000 import read_rgb
 from headpose.data.crops import box_from_landmarks
-from headpose.errors import ConfigError, DatasetError
+from headpose.errors import ConfigError, InputError
 from headpose.inference.detect import (
     BLAZEFACE_MAPPING,
     DLIB_MAPPING,
@@ -106,13 +106,13 @@ def test_boxes_file_round_trip_and_lookup(tmp_path):
 def test_bad_boxes_files_name_the_file_and_the_problem(tmp_path, content, problem):
     path = tmp_path / "boxes.json"
     path.write_text(content)
-    with pytest.raises(DatasetError, match=problem) as info:
+    with pytest.raises(InputError, match=problem) as info:
         load_boxes(path)
     assert str(path) in str(info.value)
 
 
 def test_missing_boxes_file_and_unknown_detector():
-    with pytest.raises(DatasetError, match="not found"):
+    with pytest.raises(InputError, match="not found"):
         load_boxes("/nonexistent/boxes.json")
     with pytest.raises(ConfigError, match="unknown face detector"):
         create_detector("haar")

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from headpose.errors import ConfigError, DatasetError, HeadposeError
+from headpose.errors import ConfigError, HeadposeError, InputError
 from headpose.io import STDOUT, atomic_text, resolve_output
 
 log = logging.getLogger(__name__)
@@ -84,19 +84,20 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
     """Label every face of an image or a folder of images (recursively) into ``jsonl``; returns a
     summary. Failures go to ``failures`` (default ``<jsonl stem>.failures.jsonl``). Raises
     HeadposeError when no image yields a face."""
-    from headpose.inference.predict import IMAGE_SUFFIXES, failures_path, list_images, read_image
+    from headpose.inference.sinks import failures_path
+    from headpose.inference.sources import IMAGE_SUFFIXES, list_images, read_image
 
     path = Path(input_path)
     if not path.exists():
-        raise DatasetError(f"{path}: input not found")
+        raise InputError(f"{path}: input not found")
     if path.is_dir():
         files = list_images(path)
         if not files:
-            raise DatasetError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
     elif path.suffix.lower() in IMAGE_SUFFIXES:
         files = [path]
     else:
-        raise DatasetError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or a folder of images")
+        raise InputError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or a folder of images")
     jsonl = Path(jsonl) if str(jsonl) == STDOUT else resolve_output(jsonl)  # a folder or a device: refused now
     failures = failures_path(failures, None, jsonl)
     teacher = make_teacher(calibrated, min_score, threads)
@@ -125,7 +126,7 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
                 log.warning(error)
                 examples.append(error)
         if counts["faces"] == 0:
-            raise DatasetError(f"no face labelled in {counts['images']} image(s) of {path}: "
+            raise InputError(f"no face labelled in {counts['images']} image(s) of {path}: "
                                + "; ".join(examples[:3]))
     wall_s = time.perf_counter() - start
     return {"input": str(path), **counts, "failures": counts["no_face"] + counts["unreadable"],
