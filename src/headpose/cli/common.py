@@ -6,8 +6,8 @@ import argparse
 from collections.abc import Callable
 
 from headpose.errors import ConfigError
+from headpose.teacher import TEACHER
 
-TEACHER = "mediapipe"
 MODEL_HELP = "pretrained (default), a .onnx / .pt / .engine file, or models:/headpose@champion"
 MAX_BATCH = 1024  # larger batches are a memory hazard, not a benchmark
 

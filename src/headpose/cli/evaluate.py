@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from headpose.cli.common import MODEL_HELP, POSITIVE, TEACHER, add_command
+from headpose.cli.common import MODEL_HELP, POSITIVE, add_command
+from headpose.teacher import TEACHER
 
 EXAMPLES = """examples:
   headpose evaluate --root data/01_raw/aflw2000-dev

@@ -64,6 +64,22 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def image_files(path: Path, otherwise: str = "a folder of images") -> list[tuple[Path, str]]:
+    """The images an input names, each with its key: a folder's, recursively, keyed by relative path,
+    or the one image, keyed by its name. InputError when there are none; ``otherwise`` says what else
+    the input could have been."""
+    if not path.exists():
+        raise InputError(f"{path}: input not found")
+    if path.is_dir():
+        files = [(p, p.relative_to(path).as_posix()) for p in list_images(path)]
+        if not files:
+            raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        return files
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return [(path, path.name)]
+    raise InputError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or {otherwise}")
+
+
 def open_input(input_path: str | None, camera: int | None, out_dir: Path | None, config: PredictConfig) -> Plan:
     """The plan of an image, a folder of images, a video file or camera ``camera`` (exactly one)."""
     if (input_path is None) == (camera is None):
@@ -71,19 +87,9 @@ def open_input(input_path: str | None, camera: int | None, out_dir: Path | None,
     if camera is not None:
         return _camera_plan(camera, out_dir, config.max_frames)
     path = Path(input_path)
-    if not path.exists():
-        raise InputError(f"{path}: input not found")
-    if path.is_dir():
-        files = [(p, p.relative_to(path).as_posix()) for p in list_images(path)]
-        if not files:
-            raise InputError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    elif path.suffix.lower() in IMAGE_SUFFIXES:
-        files = [(path, path.name)]
-    elif path.suffix.lower() in VIDEO_SUFFIXES:
+    if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         return _video_plan(path, out_dir, config.max_frames)
-    else:
-        raise InputError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or video "
-                         f"({', '.join(VIDEO_SUFFIXES)}) file")
+    files = image_files(path, otherwise=f"video ({', '.join(VIDEO_SUFFIXES)}) file")
     return Plan("images", str(path), _image_frames(files, config), len(files), outputs=_image_outputs(files, out_dir))
 
 
