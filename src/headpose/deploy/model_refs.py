@@ -37,7 +37,7 @@ def pretrained_path(kind: str = "onnx") -> Path:
     path = {"onnx": PRETRAINED_ONNX, "pt": PRETRAINED_CHECKPOINT}[kind]
     if not path.is_file():
         raise ModelError(f"the pretrained model is not installed: {path} is missing; pass --model with an "
-                           ".onnx or .pt file or a models:/ registry URI")
+                         ".onnx or .pt file or a models:/ registry URI")
     return path
 
 
@@ -126,7 +126,7 @@ def _check_store_exists(uri: str, where: str, ref: str) -> None:
         path = Path(uri[len("sqlite:///"):])
         if str(path) != ":memory:" and not path.is_file():
             raise ModelError(f"{ref}: the MLflow registry {path} (from {where}) does not exist; register a "
-                               "model first (kedro run --pipelines register) or set MLFLOW_TRACKING_URI")
+                             "model first (kedro run --pipelines register) or set MLFLOW_TRACKING_URI")
     elif uri.startswith("file:"):
         from urllib.parse import unquote, urlparse
 

@@ -207,7 +207,7 @@ def _parse_box(path: Path, key: str, box: Any) -> Detection:
           and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box))
     if not ok or box[2] <= box[0] or box[3] <= box[1]:
         raise InputError(f"{path}: entry {key!r} has a bad box {box!r}; "
-                           "expected [x0, y0, x1, y1] or [x0, y0, x1, y1, score] with x1 > x0 and y1 > y0")
+                         "expected [x0, y0, x1, y1] or [x0, y0, x1, y1, score] with x1 > x0 and y1 > y0")
     return Detection(tuple(float(v) for v in box[:4]), float(box[4]) if len(box) == 5 else 1.0)
 
 
