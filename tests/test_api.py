@@ -9,8 +9,9 @@ import pytest
 from headpose.data.aflw2000 import read_rgb
 from headpose.data.crops import box_from_landmarks, crop_resize
 from headpose.data.preprocess import to_model_input
-from headpose.deploy.runtime import PRETRAINED_ONNX, load_model
-from headpose.errors import ConfigError, DatasetError
+from headpose.deploy.model_refs import PRETRAINED_ONNX
+from headpose.deploy.runtime import load_model
+from headpose.errors import ConfigError, ModelError
 from headpose.inference.detect import BLAZEFACE_MAPPING, CropMapping
 from headpose.inference.smoothing import iou_matrix
 from tests.inference.conftest import export_tiny_onnx
@@ -92,14 +93,14 @@ def test_model_references_and_errors(tiny, tmp_path, monkeypatch):
     from headpose import HeadPose
 
     assert "tiny.onnx" in repr(HeadPose(str(tiny), detector="whole"))
-    with pytest.raises(DatasetError, match="model file not found"):
+    with pytest.raises(ModelError, match="model file not found"):
         HeadPose(tmp_path / "missing.onnx")
     with pytest.raises(ConfigError, match="teacher"):
         HeadPose("mediapipe")
-    import headpose.deploy.runtime as runtime
+    import headpose.deploy.model_refs as model_refs
 
-    monkeypatch.setattr(runtime, "PRETRAINED_ONNX", tmp_path / "headpose.onnx")
-    with pytest.raises(DatasetError, match="the pretrained model is not installed"):
+    monkeypatch.setattr(model_refs, "PRETRAINED_ONNX", tmp_path / "headpose.onnx")
+    with pytest.raises(ModelError, match="the pretrained model is not installed"):
         HeadPose()
 
 

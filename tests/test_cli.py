@@ -6,7 +6,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+import headpose.deploy.runtime as runtime
 from headpose.cli import main
+from headpose.errors import DatasetError, InputError, ModelError
 from headpose.models import create_model
 from headpose.training.checkpoint import Checkpoint, save_checkpoint
 
@@ -65,3 +67,14 @@ def test_impossible_knobs_are_usage_errors_before_any_work(argv, message, tiny_o
         main([*argv, *(["--model", str(tiny_onnx)] if argv[0] != "label" else [])])
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("error", [ModelError, InputError, DatasetError])
+def test_every_headpose_error_is_one_line_and_exit_2(error, monkeypatch, capsys):
+    def fail(ref):
+        raise error(f"{ref}: broken\nsee the log")
+
+    monkeypatch.setattr(runtime, "model_info", fail)
+    assert main(["info", "--model", "x.onnx"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "headpose info: error: x.onnx: broken see the log\n" and captured.out == ""

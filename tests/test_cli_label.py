@@ -134,10 +134,10 @@ def test_evaluate_skips_a_bad_file_and_writes_the_skip_report_it_names(tmp_path,
 
 
 def test_evaluate_without_the_pretrained_model_is_a_clear_error(tmp_path, capsys, monkeypatch):
-    import headpose.deploy.runtime as runtime
+    import headpose.deploy.model_refs as model_refs
 
-    monkeypatch.setattr(runtime, "PRETRAINED_ONNX", tmp_path / "pretrained" / "headpose.onnx")
-    monkeypatch.setattr(runtime, "PRETRAINED_CHECKPOINT", tmp_path / "pretrained" / "headpose.pt")
+    monkeypatch.setattr(model_refs, "PRETRAINED_ONNX", tmp_path / "pretrained" / "headpose.onnx")
+    monkeypatch.setattr(model_refs, "PRETRAINED_CHECKPOINT", tmp_path / "pretrained" / "headpose.pt")
     assert main(["evaluate", "--root", str(tmp_path)]) == 2
     assert "the pretrained model is not installed: " in capsys.readouterr().err
 

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 from headpose.data.augment import build_augmentation
 from headpose.data.faceset import FaceSet
-from headpose.visualize import angle_histograms, augmentation_preview, draw_axes, preview_grid
+from headpose.visualize import angle_histograms, annotate, augmentation_preview, draw_axes, preview_grid
 
 SIZE = 101
 C = SIZE // 2
@@ -41,6 +41,21 @@ def test_draw_axes_leaves_the_input_untouched_and_honours_center_and_size():
     out = draw_axes(image, 0, 0, 0, center=(20, 30), size=10)
     assert not image.any()
     assert centroid(out, 0) == pytest.approx([25, 30], abs=1.5)
+
+
+def test_annotate_draws_each_face_box_axes_and_caption_on_a_copy():
+    image = np.zeros((200, 300, 3), np.uint8)
+    out = annotate(image, np.array([[40.0, 60.0, 100.0, 120.0], [180.0, 50.0, 260.0, 130.0]]),
+                   np.array([[0.0, 0.0, 0.0], [30.0, -10.0, 5.0]]))
+    assert not image.any() and out.shape == image.shape and out.dtype == np.uint8
+    white = (out == 255).all(-1)
+    assert white[[60, 120, 50, 130], [40, 100, 180, 260]].all()  # each box's corners
+    v, u = np.nonzero((out[..., 0] > 128) & (out[..., 1] < 64) & (out[..., 2] < 64))  # the red x axes
+    first = u < 150
+    assert [u[first].mean(), v[first].mean()] == pytest.approx([70 + 18, 90], abs=3)  # from the box centre, right
+    caption = (out[..., 0] > 128) & (out[..., 1] > 128) & (out[..., 2] < 64)  # yellow text above each box
+    assert caption[:60, 40:120].any() and caption[:50, 180:280].any()
+    assert annotate(image, np.zeros((0, 4)), np.zeros((0, 3))).tolist() == image.tolist()
 
 
 def test_preview_grid_is_a_uint8_mosaic_with_captions():

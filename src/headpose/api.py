@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from headpose.errors import ConfigError
+from headpose.teacher import TEACHER
 
 BATCH_SIZE = 64
 
@@ -57,7 +58,7 @@ class HeadPose:
         from headpose.deploy.runtime import load_predictor
         from headpose.inference.detect import create_detector
 
-        if str(model) == "mediapipe":
+        if str(model) == TEACHER:
             raise ConfigError("HeadPose('mediapipe'): the MediaPipe teacher is not a headpose model; use "
                               "headpose.teacher.teacher.MediaPipeTeacher")
         self.model = load_predictor(str(model), threads, device)

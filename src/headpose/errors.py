@@ -13,6 +13,15 @@ class DatasetError(HeadposeError):
     """A dataset file is missing, corrupt, or holds labels we cannot trust."""
 
 
+class ModelError(HeadposeError):
+    """A model file or reference is missing, corrupt, or not a model this runtime can run."""
+
+
+class InputError(HeadposeError):
+    """An input the user gave (image, folder, video, camera, boxes file) cannot be read, or none of it
+    could be processed."""
+
+
 class ConfigError(HeadposeError):
     """A parameter has the wrong type or an impossible value."""
 

@@ -1,4 +1,4 @@
-"""Pictures users check labels with: pose axes on faces, preview grids, angle histograms.
+"""Pictures users check labels with: pose axes on faces, annotated photos, preview grids, angle histograms.
 
 ``draw_axes`` is the one place head axes are drawn. It projects the columns of
 ``angles.euler_to_matrix`` (the head's x, y, z axes in a camera frame with x right, y up) onto the
@@ -42,6 +42,22 @@ def draw_axes(
     for k in np.argsort(rotation[2]):
         end = (cx + size * rotation[0, k], cy - size * rotation[1, k])
         cv2.line(out, _px(cx, cy), _px(*end), AXIS_COLORS[k], thickness, cv2.LINE_AA)
+    return out
+
+
+def annotate(image: np.ndarray, boxes: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """A copy of the RGB image with each face's box, head axes and yaw/pitch/roll caption."""
+    out = np.ascontiguousarray(image).copy()
+    thickness = max(1, round(max(out.shape[:2]) / 400))
+    for (x0, y0, x1, y1), ypr in zip(boxes, angles, strict=True):
+        yaw, pitch, roll = (float(v) for v in ypr)
+        side = max(x1 - x0, y1 - y0)
+        cv2.rectangle(out, (round(x0), round(y0)), (round(x1), round(y1)), (255, 255, 255), thickness)
+        out = draw_axes(out, yaw, pitch, roll, center=((x0 + x1) / 2, (y0 + y1) / 2), size=0.6 * side,
+                        thickness=thickness + 1)
+        caption = f"y{round(yaw):+d} p{round(pitch):+d} r{round(roll):+d}"  # ints: no "-0"
+        cv2.putText(out, caption, (round(x0), max(12, round(y0) - 4)),
+                    _FONT, 0.4 * thickness, (255, 255, 0), thickness, cv2.LINE_AA)
     return out
 
 

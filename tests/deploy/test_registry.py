@@ -15,7 +15,8 @@ from headpose.data.preprocess import to_model_input
 from headpose.deploy.pyfunc import encode_image
 from headpose.deploy.registry import (Gates, choose_candidate, data_version, lineage_tags, promotion_decision,
                                       register_candidate)
-from headpose.deploy.runtime import load_model, onnx_predictor, resolve_model_uri
+from headpose.deploy.model_refs import resolve_model_uri
+from headpose.deploy.runtime import load_model, onnx_predictor
 from headpose.errors import ConfigError, HeadposeError
 
 GATES = Gates(mae_tolerance_deg=0.1, latency_budget_ms=5.0)

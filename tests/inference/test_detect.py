@@ -7,7 +7,7 @@ import scipy.io
 
 from headpose.data.aflw2000 import read_rgb
 from headpose.data.crops import box_from_landmarks
-from headpose.errors import ConfigError, DatasetError
+from headpose.errors import ConfigError, InputError
 from headpose.inference.detect import (
     BLAZEFACE_MAPPING,
     DLIB_MAPPING,
@@ -33,8 +33,28 @@ def test_identity_mapping_gives_the_training_crop_of_the_landmark_box():
 def test_mapping_scales_and_shifts_by_the_detector_box_side():
     box = CropMapping(scale=0.5, shift=(0.1, -0.2), margin=0.0).crop_box([0, 0, 100, 100])
     np.testing.assert_allclose(box, [35, 5, 85, 55])  # centre (60, 30), side 50
-    with pytest.raises(ConfigError, match="scale"):
+    with pytest.raises(ConfigError, match="crop_mapping.scale: expected a positive finite number, got 0.0"):
         CropMapping(scale=0)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: CropMapping(margin=-0.1), "crop_mapping.margin: -0.1 is outside [0.0, inf]"),
+    (lambda: CropMapping(shift=(0.1,)), "crop_mapping.shift: expected a list of 2 values"),
+    (lambda: BlazeFaceFaceDetector(min_score=1.5), "blazeface.min_score: 1.5 is outside [0.0, 1.0]"),
+    (lambda: BlazeFaceFaceDetector(min_score=0), "blazeface.min_score: expected a score strictly between 0 and 1"),
+    (lambda: BlazeFaceFaceDetector(min_tile=16), "blazeface.min_tile: 16 is outside [32, inf]"),
+    (lambda: BlazeFaceFaceDetector.from_dict({"tiles": 3}), "blazeface.tiles: unknown key; did you mean"),
+    (lambda: DlibHogDetector(max_side=0), "dlib.max_side: 0 is outside [1, inf]"),
+])
+def test_impossible_detector_knobs_name_their_key(make, message):
+    with pytest.raises(ConfigError) as info:
+        make()
+    assert message in str(info.value)
+
+
+def test_detector_knobs_parse_from_a_mapping():
+    detector = BlazeFaceFaceDetector.from_dict({"min_score": 0.6, "mapping": {"scale": 1, "shift": [0, 0.1]}})
+    assert detector.min_score == 0.6 and detector.mapping == CropMapping(scale=1.0, shift=(0.0, 0.1))
 
 
 def test_dlib_finds_a_real_face_and_none_in_a_blank_image(clip):
@@ -106,13 +126,13 @@ def test_boxes_file_round_trip_and_lookup(tmp_path):
 def test_bad_boxes_files_name_the_file_and_the_problem(tmp_path, content, problem):
     path = tmp_path / "boxes.json"
     path.write_text(content)
-    with pytest.raises(DatasetError, match=problem) as info:
+    with pytest.raises(InputError, match=problem) as info:
         load_boxes(path)
     assert str(path) in str(info.value)
 
 
 def test_missing_boxes_file_and_unknown_detector():
-    with pytest.raises(DatasetError, match="not found"):
+    with pytest.raises(InputError, match="not found"):
         load_boxes("/nonexistent/boxes.json")
     with pytest.raises(ConfigError, match="unknown face detector"):
         create_detector("haar")

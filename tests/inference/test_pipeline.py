@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from headpose.inference.pipeline import Pipeline, Stage
+from headpose.inference.pipeline import FramePipeline, Stage
 
 
 class Counted:
@@ -31,7 +31,7 @@ def test_slow_consumer_gets_every_item_once_in_order_with_bounded_memory():
               Stage("jitter", lambda x: (time.sleep(0.0005 * (x % 3)), x)[1])]
     maxsize = 3
     out, ahead = [], []
-    with Pipeline(iter(source), stages, maxsize=maxsize) as results:
+    with FramePipeline(iter(source), stages, maxsize=maxsize) as results:
         for item in results:
             out.append(item)
             ahead.append(source.produced - len(out))
@@ -50,7 +50,7 @@ def test_batch_stage_sees_only_items_already_waiting_and_keeps_their_order():
         return xs
 
     stages = [Stage("slow", lambda x: (time.sleep(0.001), x)[1]), Stage("b", batched, batch=4)]
-    with Pipeline(range(50), stages, maxsize=8) as results:
+    with FramePipeline(range(50), stages, maxsize=8) as results:
         assert list(results) == list(range(50))
     assert all(1 <= len(b) <= 4 for b in seen)
     assert [x for b in seen for x in b] == list(range(50))
@@ -68,7 +68,7 @@ def test_an_exception_in_a_stage_reaches_the_consumer_and_every_thread_ends():
     start = time.monotonic()
     with pytest.raises(ValueError, match="bad frame 17"):
         stages = [Stage("a", lambda x: x), Stage("boom", fail_at_17), Stage("c", lambda x: x)]
-        with Pipeline(iter(source), stages, maxsize=2) as results:
+        with FramePipeline(iter(source), stages, maxsize=2) as results:
             for item in results:
                 out.append(item)
                 time.sleep(0.001)
@@ -84,7 +84,7 @@ def test_an_exception_in_the_source_reaches_the_consumer():
         raise OSError("decoder died")
 
     with pytest.raises(OSError, match="decoder died"):
-        with Pipeline(frames(), [Stage("a", lambda x: x)]) as results:
+        with FramePipeline(frames(), [Stage("a", lambda x: x)]) as results:
             list(results)
     assert not pipeline_threads()
 
@@ -92,7 +92,7 @@ def test_an_exception_in_the_source_reaches_the_consumer():
 def test_leaving_early_stops_the_source_and_joins_the_threads():
     source = Counted(10_000)
     with pytest.raises(KeyboardInterrupt):
-        with Pipeline(iter(source), [Stage("a", lambda x: x)], maxsize=2) as results:
+        with FramePipeline(iter(source), [Stage("a", lambda x: x)], maxsize=2) as results:
             for item in results:
                 if item == 5:
                     raise KeyboardInterrupt  # what Ctrl-C raises in the consumer
@@ -102,6 +102,6 @@ def test_leaving_early_stops_the_source_and_joins_the_threads():
 
 def test_a_batch_stage_must_return_one_result_per_item():
     with pytest.raises(RuntimeError, match=r"returned 0 items for \d+"):
-        with Pipeline(range(20), [Stage("bad", lambda xs: [], batch=8)]) as results:
+        with FramePipeline(range(20), [Stage("bad", lambda xs: [], batch=8)]) as results:
             list(results)
     assert not pipeline_threads()

@@ -8,9 +8,11 @@ from headpose.angles import euler_to_matrix, geodesic_deg
 from headpose.data.aflw2000 import read_rgb
 from headpose.data.crops import box_from_landmarks
 from headpose.synth.generate import generate
+from headpose.errors import ModelError
 from headpose.teacher.blazeface import BlazeFaceDetector, anchors, letterbox, weighted_nms
 from headpose.teacher.landmarker import INPUT_SIZE, Roi
 from headpose.teacher.teacher import MediaPipeTeacher
+from headpose.teacher.tflite import TFLiteModel
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +87,8 @@ def _iou(a, b) -> float:
     lo, hi = np.maximum(a[:2], b[:2]), np.minimum(a[2:], b[2:])
     inter = np.clip(hi - lo, 0, None).prod()
     return float(inter / ((a[2:] - a[:2]).prod() + (b[2:] - b[:2]).prod() - inter))
+
+
+def test_a_missing_mediapipe_model_file_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match="missing.tflite: MediaPipe model file not found"):
+        TFLiteModel(tmp_path / "missing.tflite")

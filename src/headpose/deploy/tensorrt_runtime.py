@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from headpose.deploy.tensorrt_build import check_engine_metadata, current_environment, tensorrt_unavailable_reason
-from headpose.errors import HeadposeError
+from headpose.errors import HeadposeError, ModelError
 
 
 class TensorRTEngine:
@@ -33,13 +33,13 @@ class TensorRTEngine:
         self._runtime = trt.Runtime(self._logger)
         self.engine = self._runtime.deserialize_cuda_engine(self.path.read_bytes())
         if self.engine is None:
-            raise HeadposeError(f"{self.path}: TensorRT could not deserialise the engine (see the log above)")
+            raise ModelError(f"{self.path}: TensorRT could not deserialise the engine (see the log above)")
         self.context = self.engine.create_execution_context()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
         if len(inputs) != 1 or len(outputs) != 1:
-            raise HeadposeError(f"{self.path}: expected one input and one output tensor, got {inputs} -> {outputs}")
+            raise ModelError(f"{self.path}: expected one input and one output tensor, got {inputs} -> {outputs}")
         (self.input_name,), (self.output_name,) = inputs, outputs
         self._dtypes = {n: _torch_dtype(self.engine.get_tensor_dtype(n)) for n in names}
         shape = tuple(self.engine.get_tensor_shape(self.input_name))
@@ -88,5 +88,5 @@ def _torch_dtype(trt_dtype):
 
     table = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int8: torch.int8, trt.int32: torch.int32}
     if trt_dtype not in table:
-        raise HeadposeError(f"unsupported TensorRT I/O dtype {trt_dtype}")
+        raise ModelError(f"unsupported TensorRT I/O dtype {trt_dtype}")
     return table[trt_dtype]

@@ -73,8 +73,9 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from headpose.config import Config, knob
 from headpose.data.crops import DEFAULT_MARGIN, box_from_landmarks
-from headpose.errors import ConfigError, DatasetError
+from headpose.errors import ConfigError, InputError
 
 
 @dataclass(frozen=True)
@@ -86,18 +87,16 @@ class Detection:
 
 
 @dataclass(frozen=True)
-class CropMapping:
+class CropMapping(Config, section="crop_mapping"):
     """Detector box -> training crop box (see the module docstring)."""
 
-    scale: float = 1.0                        # landmark-box side / detector-box side
-    shift: tuple[float, float] = (0.0, 0.0)   # landmark-box centre - detector-box centre, in detector sides
-    margin: float = DEFAULT_MARGIN            # crops.box_from_landmarks margin used in training
+    scale: float = knob(1.0, lo=0.0)               # landmark-box side / detector-box side (> 0)
+    shift: tuple[float, float] = (0.0, 0.0)        # landmark-box centre - detector-box centre, in detector sides
+    margin: float = knob(DEFAULT_MARGIN, lo=0.0)   # crops.box_from_landmarks margin used in training
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if not (self.scale > 0 and math.isfinite(self.scale)):
-            raise ConfigError(f"crop mapping: scale must be a positive number, got {self.scale!r}")
-        if self.margin < 0:
-            raise ConfigError(f"crop mapping: margin must be >= 0, got {self.margin!r}")
+            raise self.problem("scale", f"expected a positive finite number, got {self.scale!r}")
 
     def crop_box(self, box: Any) -> np.ndarray:
         x0, y0, x1, y1 = np.asarray(box, np.float64)
@@ -121,18 +120,19 @@ BLAZEFACE_MAPPING = CropMapping(scale=0.93, shift=(0.0, 0.05))
 
 
 @dataclass
-class DlibHogDetector:
+class DlibHogDetector(Config, section="dlib"):
     """dlib's frontal HOG detector. ``upsample`` finds faces smaller than ~80 px at ~4x the cost;
     ``threshold`` is added to the SVM's decision threshold (lower finds more, with more false
     positives); images whose longer side exceeds ``max_side`` are detected on a downscaled copy."""
 
-    upsample: int = 0
+    upsample: int = knob(0, lo=0)
     threshold: float = 0.0
-    max_side: int = 1280
+    max_side: int = knob(1280, lo=1)
     mapping: CropMapping = DLIB_MAPPING
     name: str = field(default="dlib", init=False)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         try:
             import dlib
         except ImportError as exc:
@@ -189,15 +189,15 @@ def load_boxes(path: str | Path) -> dict[str, list[Detection]]:
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise DatasetError(f"{path}: boxes file not found") from None
+        raise InputError(f"{path}: boxes file not found") from None
     except (OSError, ValueError) as exc:
-        raise DatasetError(f"{path}: not a readable JSON boxes file ({exc})") from exc
+        raise InputError(f"{path}: not a readable JSON boxes file ({exc})") from exc
     if not isinstance(raw, dict):
-        raise DatasetError(f"{path}: expected a JSON object {{file or frame index: [[x0, y0, x1, y1], ...]}}")
+        raise InputError(f"{path}: expected a JSON object {{file or frame index: [[x0, y0, x1, y1], ...]}}")
     out: dict[str, list[Detection]] = {}
     for key, boxes in raw.items():
         if not isinstance(boxes, list):
-            raise DatasetError(f"{path}: entry {key!r} must be a list of boxes, got {type(boxes).__name__}")
+            raise InputError(f"{path}: entry {key!r} must be a list of boxes, got {type(boxes).__name__}")
         out[str(key)] = [_parse_box(path, key, b) for b in boxes]
     return out
 
@@ -206,13 +206,13 @@ def _parse_box(path: Path, key: str, box: Any) -> Detection:
     ok = (isinstance(box, list) and len(box) in (4, 5)
           and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box))
     if not ok or box[2] <= box[0] or box[3] <= box[1]:
-        raise DatasetError(f"{path}: entry {key!r} has a bad box {box!r}; "
-                           "expected [x0, y0, x1, y1] or [x0, y0, x1, y1, score] with x1 > x0 and y1 > y0")
+        raise InputError(f"{path}: entry {key!r} has a bad box {box!r}; "
+                         "expected [x0, y0, x1, y1] or [x0, y0, x1, y1, score] with x1 > x0 and y1 > y0")
     return Detection(tuple(float(v) for v in box[:4]), float(box[4]) if len(box) == 5 else 1.0)
 
 
 @dataclass
-class BlazeFaceFaceDetector:
+class BlazeFaceFaceDetector(Config, section="blazeface"):
     """MediaPipe's BlazeFace (short range) through :class:`headpose.teacher.blazeface.BlazeFaceDetector`.
 
     BlazeFace sees the image letterboxed into 128 x 128 px, so it misses faces smaller than about a
@@ -224,19 +224,19 @@ class BlazeFaceFaceDetector:
     BlazeFace's weighted NMS.
     """
 
-    min_score: float = 0.5
-    tile_levels: int = 2
-    min_tile: int = 256
-    threads: int = 1
+    min_score: float = knob(0.5, lo=0.0, hi=1.0)
+    tile_levels: int = knob(2, lo=1)
+    min_tile: int = knob(256, lo=32)
+    threads: int = knob(1, lo=1)
     mapping: CropMapping = BLAZEFACE_MAPPING
     name: str = field(default="blazeface", init=False)
 
-    def __post_init__(self) -> None:
+    def check(self) -> None:
         if not 0.0 < self.min_score < 1.0:
-            raise ConfigError(f"blazeface: min_score must be in (0, 1), got {self.min_score!r}")
-        if self.tile_levels < 1 or self.min_tile < 32:
-            raise ConfigError(f"blazeface: need tile_levels >= 1 and min_tile >= 32, got "
-                              f"{self.tile_levels!r} and {self.min_tile!r}")
+            raise self.problem("min_score", f"expected a score strictly between 0 and 1, got {self.min_score!r}")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         from headpose.teacher.blazeface import BlazeFaceDetector
 
         self._detector = BlazeFaceDetector(min_score=self.min_score, threads=self.threads)

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from headpose.errors import ConfigError, DatasetError, GateError
+from headpose.errors import ConfigError, GateError, ModelError
 
 PARITY_IMAGES = 16
 PARITY_TOL_DEG = 0.01
@@ -38,18 +38,9 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
     """Write ``ref`` as ONNX to ``out`` (see the module docstring); returns a report."""
     import onnx
 
+    from headpose.deploy.model_refs import resolve_model_uri
     from headpose.deploy.onnx_export import save_onnx
-    from headpose.deploy.runtime import (
-        CONVENTIONS,
-        checkpoint_metadata,
-        onnx_metadata,
-        onnx_predictor,
-        package_version,
-        resolve_model_uri,
-        sibling_checkpoint,
-        with_metadata,
-    )
-    from headpose.training.checkpoint import load_checkpoint
+    from headpose.deploy.runtime import onnx_metadata, onnx_predictor, with_metadata
 
     out = Path(out)
     if out.suffix != ".onnx":
@@ -59,33 +50,11 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
     path = resolve_model_uri(ref, prefer=".onnx")
     report: dict[str, Any] = {"source": str(path), "out": str(out), "parity": None, "int8": None}
     if path.suffix == ".pt":
-        from headpose.deploy.onnx_export import check_parity, to_onnx_proto
-
-        checkpoint = load_checkpoint(path)
-        size = checkpoint.input_size
-        proto = to_onnx_proto(checkpoint.model, size, opset)
-        metadata = checkpoint_metadata(checkpoint.meta, dict(checkpoint.model.spec))
-        with tempfile.TemporaryDirectory(prefix="headpose-export-") as tmp:
-            fp32 = save_onnx(proto, Path(tmp) / "fp32.onnx")
-            from headpose.data.preprocess import to_model_input
-
-            batch = to_model_input(synthetic_crops(PARITY_IMAGES, size, VALIDATION_SEED).images, size)
-            report["parity"] = check_parity(checkpoint.model, fp32, batch, PARITY_TOL_DEG)
+        proto, size, metadata, report["parity"] = _from_checkpoint(path, opset)
     elif path.suffix == ".onnx":
-        try:
-            proto = onnx.load(str(path))
-        except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
-            raise DatasetError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from exc
-        size = onnx_predictor(path).input_size
-        metadata = {"input_size": str(size), "headpose_version": package_version()}
-        sibling = sibling_checkpoint(path)
-        checkpoint = load_checkpoint(sibling) if sibling is not None else None
-        if checkpoint is not None and checkpoint.input_size == size:
-            metadata = {**checkpoint_metadata(checkpoint.meta, dict(checkpoint.model.spec)), **metadata}
-        else:
-            metadata = {**CONVENTIONS, **metadata}
+        proto, size, metadata = _from_onnx(path)
     else:
-        raise DatasetError(f"{path}: export reads .pt checkpoints and .onnx files, not {path.suffix or 'this file'}")
+        raise ModelError(f"{path}: export reads .pt checkpoints and .onnx files, not {path.suffix or 'this file'}")
 
     quantized = any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
     metadata.setdefault("precision", "int8" if quantized else "fp32")
@@ -94,19 +63,65 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
     if int8:
         if quantized:
             raise ConfigError(f"{path}: already quantised (it holds QuantizeLinear nodes); export it without --int8")
-        proto, q = _quantize(proto, size, variant, calibration_images, max_drop_deg)
-        report["int8"], precision = q, "int8"
-        with_metadata(proto, {k: v for k, v in metadata.items() if k != "precision"})  # quantisation drops them
-        with_metadata(proto, {
-            "precision": f"int8 ({variant}: {q['target']}, static Q/DQ, per-channel weights)",
-            "quantization": f"calibrated on {calibration_images} synthetic renders; float units: "
-                            f"{', '.join(q['float_units']) or 'none'}; synthetic val MAE {q['int8_val_mae']:.3f} "
-                            f"vs FP32 {q['fp32_val_mae']:.3f} deg"}, overwrite=True)
+        proto, report["int8"] = _quantize(proto, size, variant, calibration_images, max_drop_deg)
+        _describe_int8(proto, metadata, report["int8"], calibration_images)
+        precision = "int8"
     save_onnx(proto, out)
     loaded = onnx_predictor(out)  # must load in ONNX Runtime as written
     report.update(precision=precision, input_size=loaded.input_size, size_bytes=out.stat().st_size,
                   metadata=onnx_metadata(onnx.load(str(out))))
     return report
+
+
+def _from_checkpoint(path: Path, opset: int | None) -> tuple[Any, int, dict[str, str], dict[str, Any]]:
+    """A checkpoint's ONNX graph, input size, metadata, and its parity with PyTorch (checked)."""
+    from headpose.data.preprocess import to_model_input
+    from headpose.deploy.onnx_export import check_parity, save_onnx, to_onnx_proto
+    from headpose.deploy.runtime import checkpoint_metadata
+    from headpose.training.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    size = checkpoint.input_size
+    proto = to_onnx_proto(checkpoint.model, size, opset)
+    metadata = checkpoint_metadata(checkpoint.meta, dict(checkpoint.model.spec))
+    with tempfile.TemporaryDirectory(prefix="headpose-export-") as tmp:
+        fp32 = save_onnx(proto, Path(tmp) / "fp32.onnx")
+        batch = to_model_input(synthetic_crops(PARITY_IMAGES, size, VALIDATION_SEED).images, size)
+        parity = check_parity(checkpoint.model, fp32, batch, PARITY_TOL_DEG)
+    return proto, size, metadata, parity
+
+
+def _from_onnx(path: Path) -> tuple[Any, int, dict[str, str]]:
+    """An ONNX file's graph, input size and metadata (from the checkpoint shipped beside it, if any)."""
+    import onnx
+
+    from headpose.deploy.model_refs import sibling_checkpoint
+    from headpose.deploy.runtime import CONVENTIONS, checkpoint_metadata, onnx_predictor, package_version
+    from headpose.training.checkpoint import load_checkpoint
+
+    try:
+        proto = onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
+        raise ModelError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from exc
+    size = onnx_predictor(path).input_size
+    metadata = {"input_size": str(size), "headpose_version": package_version()}
+    sibling = sibling_checkpoint(path)
+    checkpoint = load_checkpoint(sibling) if sibling is not None else None
+    if checkpoint is not None and checkpoint.input_size == size:
+        return proto, size, {**checkpoint_metadata(checkpoint.meta, dict(checkpoint.model.spec)), **metadata}
+    return proto, size, {**CONVENTIONS, **metadata}
+
+
+def _describe_int8(proto, metadata: dict[str, str], q: dict[str, Any], calibration_images: int) -> None:
+    """The FP32 model's metadata on its quantised graph, with its own precision and quantisation."""
+    from headpose.deploy.runtime import with_metadata
+
+    with_metadata(proto, {k: v for k, v in metadata.items() if k != "precision"})  # quantisation drops them
+    with_metadata(proto, {
+        "precision": f"int8 ({q['variant']}: {q['target']}, static Q/DQ, per-channel weights)",
+        "quantization": f"calibrated on {calibration_images} synthetic renders; float units: "
+                        f"{', '.join(q['float_units']) or 'none'}; synthetic val MAE {q['int8_val_mae']:.3f} "
+                        f"vs FP32 {q['fp32_val_mae']:.3f} deg"}, overwrite=True)
 
 
 def _quantize(proto, size: int, variant: str, calibration_images: int,

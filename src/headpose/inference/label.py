@@ -27,13 +27,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from headpose.errors import ConfigError, DatasetError, HeadposeError
+from headpose.errors import ConfigError, HeadposeError, InputError
+from headpose.inference.sinks import LOGGED_FAILURES, failures_path
+from headpose.inference.sources import image_files, read_image
 from headpose.io import STDOUT, atomic_text, resolve_output
+from headpose.teacher import TEACHER
 
 log = logging.getLogger(__name__)
-
-TEACHER = "mediapipe"
-LOGGED_FAILURES = 5
 
 
 def make_teacher(calibrated: bool = True, min_score: float = 0.5, threads: int = 1):
@@ -84,19 +84,8 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
     """Label every face of an image or a folder of images (recursively) into ``jsonl``; returns a
     summary. Failures go to ``failures`` (default ``<jsonl stem>.failures.jsonl``). Raises
     HeadposeError when no image yields a face."""
-    from headpose.inference.predict import IMAGE_SUFFIXES, failures_path, list_images, read_image
-
     path = Path(input_path)
-    if not path.exists():
-        raise DatasetError(f"{path}: input not found")
-    if path.is_dir():
-        files = list_images(path)
-        if not files:
-            raise DatasetError(f"{path}: folder holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    elif path.suffix.lower() in IMAGE_SUFFIXES:
-        files = [path]
-    else:
-        raise DatasetError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or a folder of images")
+    files = [file for file, _ in image_files(path)]
     jsonl = Path(jsonl) if str(jsonl) == STDOUT else resolve_output(jsonl)  # a folder or a device: refused now
     failures = failures_path(failures, None, jsonl)
     teacher = make_teacher(calibrated, min_score, threads)
@@ -106,18 +95,12 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
     with atomic_text(jsonl) as out, (atomic_text(failures) if failures is not None else nullcontext()) as bad:
         for file in tqdm(files, desc="label", unit="img", disable=not progress):
             counts["images"] += 1
-            try:
-                image, scale = read_image(file, max_pixels)
-            except HeadposeError as exc:
-                error, kind = str(exc), "unreadable"
-            else:
-                records = face_records(teacher, image, str(file), scale, max_faces)
-                out.writelines(json.dumps(r) + "\n" for r in records)
-                counts["faces"] += len(records)
-                counts["images_with_faces"] += bool(records)
-                if records:
-                    continue
-                error, kind = f"{file}: no face found by BlazeFace (min_score {min_score})", "no_face"
+            records, error, kind = _label_file(teacher, file, max_pixels, max_faces, min_score)
+            out.writelines(json.dumps(r) + "\n" for r in records)
+            counts["faces"] += len(records)
+            counts["images_with_faces"] += bool(records)
+            if error is None:
+                continue
             counts[kind] += 1
             if bad is not None:
                 bad.write(json.dumps({"file": str(file), "error": error}) + "\n")
@@ -125,13 +108,25 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
                 log.warning(error)
                 examples.append(error)
         if counts["faces"] == 0:
-            raise DatasetError(f"no face labelled in {counts['images']} image(s) of {path}: "
-                               + "; ".join(examples[:3]))
+            raise InputError(f"no face labelled in {counts['images']} image(s) of {path}: " + "; ".join(examples[:3]))
     wall_s = time.perf_counter() - start
     return {"input": str(path), **counts, "failures": counts["no_face"] + counts["unreadable"],
             "failures_file": None if failures is None else str(failures), "jsonl": str(jsonl), "teacher": teacher.name,
             "teacher_version": teacher.version, "calibrated": calibrated, "wall_s": round(wall_s, 3),
             "images_per_s": round(counts["images"] / wall_s, 2) if wall_s > 0 else None}
+
+
+def _label_file(teacher, file: Path, max_pixels: int, max_faces: int | None,
+                min_score: float) -> tuple[list[dict[str, Any]], str | None, str]:
+    """One image's face records, and its error and failure kind when it yields none."""
+    try:
+        image, scale = read_image(file, max_pixels)
+    except HeadposeError as exc:
+        return [], str(exc), "unreadable"
+    records = face_records(teacher, image, str(file), scale, max_faces)
+    if records:
+        return records, None, ""
+    return [], f"{file}: no face found by BlazeFace (min_score {min_score})", "no_face"
 
 
 def label_summary_lines(summary: dict[str, Any]) -> list[str]:

@@ -3,7 +3,7 @@
 ``source`` is iterated in its own thread (decoding), each :class:`Stage` runs in its own thread, and
 the caller consumes the results in source order::
 
-    with Pipeline(frames, [Stage("detect", detect), Stage("infer", infer, batch=8)]) as results:
+    with FramePipeline(frames, [Stage("detect", detect), Stage("infer", infer, batch=8)]) as results:
         for item in results:
             write(item)
 
@@ -45,11 +45,13 @@ class StageStats:
     busy_s: float = 0.0   # time inside the stage's function (for the source: producing items)
 
 
-class Pipeline:
+class FramePipeline:
+    """Threads that run ``stages`` over ``source``; entering yields the results in source order."""
+
     def __init__(self, source: Iterable[Any], stages: Sequence[Stage], maxsize: int = 8, poll_s: float = 0.05,
                  join_timeout_s: float = 10.0) -> None:
         if maxsize < 1:
-            raise ValueError(f"Pipeline maxsize must be >= 1, got {maxsize}")
+            raise ValueError(f"FramePipeline maxsize must be >= 1, got {maxsize}")
         for stage in stages:
             if stage.batch < 0:
                 raise ValueError(f"stage {stage.name!r}: batch must be >= 0, got {stage.batch}")

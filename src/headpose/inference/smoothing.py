@@ -13,26 +13,26 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from headpose.errors import ConfigError
+from headpose.config import Config, knob
 
 
 @dataclass(frozen=True)
-class SmoothingConfig:
+class SmoothingConfig(Config, section="smoothing"):
     # Defaults measured on a 25 fps signal: +-2 deg noise keeps 33% of its sd (12% of its frame-to-frame
     # jitter), a 40 deg step is within 2 deg after 3 frames, a 90 deg/s turn lags by 3.5 deg.
-    min_cutoff: float = 0.5     # Hz at rest
-    beta: float = 0.02          # cut-off gain per unit/s of speed
-    d_cutoff: float = 1.0       # Hz, for the speed estimate itself
-    smooth_boxes: bool = False  # also smooth the drawn/reported boxes (crops always use the raw box)
-    box_beta: float = 0.01      # beta for boxes (pixels move faster than degrees)
+    min_cutoff: float = knob(0.5, lo=0.0)   # Hz at rest (> 0)
+    beta: float = knob(0.02, lo=0.0)        # cut-off gain per unit/s of speed
+    d_cutoff: float = knob(1.0, lo=0.0)     # Hz, for the speed estimate itself (> 0)
+    smooth_boxes: bool = False              # also smooth the drawn/reported boxes (crops always use the raw box)
+    box_beta: float = knob(0.01, lo=0.0)    # beta for boxes (pixels move faster than degrees)
 
-    def __post_init__(self) -> None:
-        for name in ("min_cutoff", "d_cutoff"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"smoothing.{name} must be > 0, got {getattr(self, name)!r}")
-        for name in ("beta", "box_beta"):
-            if not getattr(self, name) >= 0:
-                raise ConfigError(f"smoothing.{name} must be >= 0, got {getattr(self, name)!r}")
+    def check(self) -> None:
+        for key in ("min_cutoff", "beta", "d_cutoff", "box_beta"):
+            if not math.isfinite(getattr(self, key)):  # the knob bounds let NaN and inf through
+                raise self.problem(key, f"expected a finite number, got {getattr(self, key)!r}")
+        for key in ("min_cutoff", "d_cutoff"):
+            if getattr(self, key) == 0:
+                raise self.problem(key, "must be > 0 Hz (a 0 Hz cut-off never follows the signal)")
 
 
 def _alpha(dt: float, cutoff: float | np.ndarray) -> float | np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 from headpose.angles import euler_to_matrix
 from headpose.data.crops import box_from_landmarks
 from headpose.synth.landmarks import MESH_INDEX_68
+from headpose.teacher import TEACHER
 from headpose.teacher.blazeface import BlazeFaceDetector, FaceBox
 from headpose.teacher.calibration import YawCalibration, default_calibration
 from headpose.teacher.landmarker import FaceLandmarker, Landmarks, Roi
@@ -51,7 +52,7 @@ class MediaPipeTeacher:
     refine: bool = True
     threads: int = 1
     calibration: YawCalibration | None = field(default_factory=default_calibration)
-    name: str = field(default="mediapipe", init=False)
+    name: str = field(default=TEACHER, init=False)
     version: str = field(default=TEACHER_VERSION, init=False)
 
     def __post_init__(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from headpose.errors import ConfigError
+from headpose.errors import ConfigError, ModelError
 
 ASSETS = Path(__file__).with_name("assets")
 DETECTOR_PATH = ASSETS / "face_detector.tflite"
@@ -28,7 +28,7 @@ class TFLiteModel:
             raise ConfigError("the MediaPipe teacher needs the 'ai-edge-litert' package "
                               "(pip install ai-edge-litert)") from exc
         if not Path(path).is_file():
-            raise ConfigError(f"{path}: MediaPipe model file not found; reinstall headpose")
+            raise ModelError(f"{path}: MediaPipe model file not found; reinstall headpose")
         self.path = Path(path)
         self._interpreter = Interpreter(model_path=str(path), num_threads=threads)
         self._interpreter.allocate_tensors()

@@ -90,7 +90,7 @@ def initial_model(spec: dict[str, Any], init_from: str | None = None) -> nn.Modu
     model = create_model(**spec)
     if init_from is None:
         return model
-    from headpose.deploy.runtime import resolve_model_uri
+    from headpose.deploy.model_refs import resolve_model_uri
 
     path = resolve_model_uri(init_from, prefer=".pt")
     if path.suffix != ".pt":
