@@ -44,6 +44,8 @@ def test_values_come_out_canonical():
         ({"ratio": "high"}, "toy.ratio: expected a number, got 'high'"),
         ({"ratio": True}, "toy.ratio: expected a number, got True"),
         ({"ratio": 1.5}, "toy.ratio: 1.5 is outside [0.0, 1.0]"),
+        ({"ratio": float("nan")}, "toy.ratio: expected a number, got nan"),
+        ({"ratio": float("inf")}, "toy.ratio: inf is outside [0.0, 1.0]"),
         ({"steps": 0}, "toy.steps: 0 is outside [1, inf]"),
         ({"steps": "many"}, "toy.steps: expected null or an integer, got 'many'"),
         ({"method": "l2"}, "toy.method: 'l2' is not one of ['l1', 'bn']"),

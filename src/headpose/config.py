@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextvars
 import copy
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -167,7 +168,7 @@ def _parse(key: str, value: Any, kind: Any, meta: Mapping[str, Any]) -> Any:
             raise ConfigError(f"{key}: expected an integer, got {value!r}")
         parsed = int(value)
     elif kind is float:
-        if not _is_number(value):
+        if not _is_number(value) or math.isnan(value):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
         parsed = float(value)
     elif kind is str:

@@ -20,7 +20,8 @@ def test_predict_config_parses_nested_smoothing_from_a_mapping():
     ({"fourcc": "mp4"}, "predict.fourcc: expected 4 characters"),
     ({"margin": -0.1}, "predict.margin: -0.1 is outside [0.0, inf]"),
     ({"smoothing": {"min_cutoff": 0}}, "predict.smoothing.min_cutoff: must be > 0"),
-    ({"smoothing": {"beta": float("nan")}}, "predict.smoothing.beta: expected a finite number"),
+    ({"smoothing": {"beta": float("nan")}}, "predict.smoothing.beta: expected a number, got nan"),
+    ({"smoothing": {"beta": float("inf")}}, "predict.smoothing.beta: expected a finite number"),
     ({"queue_sise": 4}, "predict.queue_sise: unknown key; did you mean 'queue_size'?"),
 ])
 def test_impossible_predict_knobs_name_their_key(raw, message):

@@ -28,7 +28,7 @@ class SmoothingConfig(Config, section="smoothing"):
 
     def check(self) -> None:
         for key in ("min_cutoff", "beta", "d_cutoff", "box_beta"):
-            if not math.isfinite(getattr(self, key)):  # the knob bounds let NaN and inf through
+            if not math.isfinite(getattr(self, key)):  # knob bounds open above let inf through
                 raise self.problem(key, f"expected a finite number, got {getattr(self, key)!r}")
         for key in ("min_cutoff", "d_cutoff"):
             if getattr(self, key) == 0:
