@@ -88,3 +88,24 @@ def test_angle_histograms_overlays_each_split():
     assert [ax.get_title() for ax in fig.axes] == ["yaw", "pitch", "roll"]
     assert all(len(ax.containers) == 2 for ax in fig.axes)
     fig.savefig(io.BytesIO(), format="png")
+
+
+def test_point_labels_do_not_overlap_in_a_crowded_corner():
+    from matplotlib.figure import Figure
+
+    from headpose.visualize import label_points
+
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    xs = [0.12, 0.125, 0.17, 0.18, 0.2, 0.6, 2.3, 11.0]
+    ys = [3.8, 3.84, 3.8, 3.81, 3.8, 3.1, 2.9, 2.9]
+    names = [f"student_variant_{i}_onnx" for i in range(len(xs))]
+    ax.scatter(xs, ys)
+    ax.set_xscale("log")
+    label_points(ax, xs, ys, names)
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    frame = ax.get_window_extent(renderer)
+    assert sorted(t.get_text() for t in ax.texts) == sorted(names)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)

@@ -128,3 +128,46 @@ def message_figure(text: str) -> Figure:
     fig = Figure(figsize=(4.0, 1.2))
     fig.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
     return fig
+
+
+# Label offsets tried in turn (points): beside the marker first, then further out in every direction.
+_LABEL_OFFSETS = [(dx * r, dy * r) for r in (1, 2, 3, 4.5, 6, 8) for dx, dy in
+                  ((5, 4), (5, -12), (-5, 4), (-5, -12), (0, 10), (0, -18), (12, -4), (-12, -4))]
+
+
+def label_points(ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], fontsize: float = 8) -> None:
+    """Write each label beside its point where it covers no other label or point and stays inside the axes
+    (greedy over ``_LABEL_OFFSETS``; a leader line joins a label pushed away from its point). Lays the
+    figure out first (``tight_layout``), since placement is measured in display space."""
+    from matplotlib.transforms import Bbox
+
+    fig = ax.figure
+    if not hasattr(fig.canvas, "get_renderer"):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        FigureCanvasAgg(fig)
+    ax.margins(x=0.12, y=0.18)  # room for labels at the edges
+    ax.autoscale_view()  # limits are otherwise settled at draw time, after the labels were measured
+    fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    centres = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else np.zeros((0, 2))
+    taken = [Bbox.from_extents(cx - 4, cy - 4, cx + 4, cy + 4) for cx, cy in centres]
+    for x, y, text in sorted(zip(xs, ys, labels), key=lambda p: (p[1], p[0])):
+        best = None  # (outside, overlaps, offset index, box) of the best try so far
+        for i, (dx, dy) in enumerate(_LABEL_OFFSETS):
+            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
+                               ha="right" if dx < 0 else "left")
+            box = note.get_window_extent(renderer).expanded(1.04, 1.1)
+            note.remove()
+            outside = not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1)
+            score = (outside, sum(box.overlaps(other) for other in taken))
+            if best is None or score < best[:2]:
+                best = (*score, i, box)
+            if score == (False, 0):
+                break
+        dx, dy = _LABEL_OFFSETS[best[2]]
+        ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
+                    ha="right" if dx < 0 else "left",
+                    arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if best[2] >= 8 else None)
+        taken.append(best[3])
