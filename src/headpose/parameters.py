@@ -27,8 +27,8 @@ def _validators() -> dict[str, Callable[[Mapping[str, Any]], object]]:
     from headpose.deploy.benchmark import BenchmarkSettings
     from headpose.deploy.registry import Gates
     from headpose.deploy.tensorrt_build import BuildSettings
-    from headpose.synth.generate import SynthConfig
-    from headpose.synth.profiling import ProfileConfig
+    from headpose.synth.config import SynthConfig
+    from headpose.synth.profiling.config import ProfileConfig
     from headpose.training.config import TrainConfig
 
     return {
