@@ -24,7 +24,8 @@ BANK_SIZE = 30           # background tiles, drawn once per (seed, image_size)
 BACKGROUND_KEYS = ("offset", "flip", "mix", "bias", "gradient", "noise", "noise_seed")
 
 
-def sample_backgrounds(rng: np.random.Generator, n: int, image_size: int, noise: float) -> dict[str, np.ndarray]:
+def sample_backgrounds(rng: np.random.Generator, n: int, image_size: int,
+                       noise: float) -> dict[str, np.ndarray]:
     """Per image: which bank tile, where, mirrored or not, a random colour transform and pixel noise
     up to ``noise``; the values :func:`compose_background` takes, under :data:`BACKGROUND_KEYS`."""
     spare = background_tile_side(image_size) - image_size

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 
 from headpose.synth.head_model import FACE, head_model
-from headpose.synth.landmarks import BROWS, EYES, LIP_LOWER_OUTER, LIP_UPPER_INNER, LIP_UPPER_OUTER, NOSTRILS, canonical_mesh
+from headpose.synth.landmarks import (BROWS, EYES, LIP_LOWER_OUTER, LIP_UPPER_INNER, LIP_UPPER_OUTER, NOSTRILS,
+                                      canonical_mesh)
 
 # Feature channels of :func:`feature_texture`; the renderer paints them in per-image colours.
 FEATURES = ("brow", "sclera", "iris", "dark", "lips")

@@ -115,8 +115,8 @@ def render_chunk(config: SynthConfig, chunk: int) -> FaceSet:
     translation = pivot_cam - np.einsum("nij,j->ni", rotation, NECK_PIVOT)
     labels = pd.DataFrame({"yaw": ypr[:, 0], "pitch": ypr[:, 1], "roll": ypr[:, 2], "source": "synthetic",
                            "subject": [f"synth{config.seed}-{s}" for s in subjects], "index": index})
-    arrays = {"rotation": rotation, "landmarks": landmarks, "shape_params": shape,
-              "expression_params": expression, "camera_matrix": _camera_matrices(camera), "translation": translation}
+    arrays = {"rotation": rotation, "landmarks": landmarks, "shape_params": shape, "expression_params": expression,
+              "camera_matrix": _camera_matrices(camera), "translation": translation}
     return FaceSet(images, labels, {k: v.astype(np.float32) for k, v in arrays.items()})
 
 

@@ -15,8 +15,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 from scipy.spatial import cKDTree
 
-from headpose.synth.landmarks import (EYES, LIP_LOWER_INNER, LIP_LOWER_OUTER, LIP_UPPER_INNER, LIP_UPPER_OUTER,
-                                      MESH_INDEX_68)
+from headpose.synth.landmarks import (EYES, LIP_LOWER_INNER, LIP_LOWER_OUTER, LIP_UPPER_INNER,
+                                      LIP_UPPER_OUTER, MESH_INDEX_68)
 
 SHAPE_NAMES = ("face_width", "face_height", "jaw_width", "nose_size", "nose_length",
                "eye_spacing", "brow_ridge", "cheek_fullness", "chin", "skull_length")

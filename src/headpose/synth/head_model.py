@@ -111,7 +111,7 @@ def head_model() -> HeadModel:
     return HeadModel(
         mean=vertices.astype(np.float32),
         shape_basis=shape_basis(vertices).astype(np.float32),
-        expression_basis=expression_basis(vertices, triangles, (part == FACE) | (part == SKULL)).astype(np.float32),
+        expression_basis=expression_basis(vertices, triangles, np.isin(part, (FACE, SKULL))).astype(np.float32),
         triangles=triangles,
         uvs=uvs,
         part=part,

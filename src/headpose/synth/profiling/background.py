@@ -11,7 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from headpose.synth.backgrounds import BACKGROUND_KEYS, background_bank, compose_background, sample_backgrounds
+from headpose.synth.backgrounds import (BACKGROUND_KEYS, background_bank, compose_background,
+                                        sample_backgrounds)
 
 HOLE_GROW = 0.06  # the old silhouette is grown by this share of the face size before filling
 

@@ -32,10 +32,10 @@ class ProfileConfig(Config, section="profile"):
     crop_margin: float = knob(DEFAULT_MARGIN, lo=0, hi=2)
     crop_shift: float = knob(0.03, lo=0, hi=0.5)
     crop_scale_jitter: float = knob(0.05, lo=0, hi=0.5)
-    background: str = knob("bank", choices=BACKGROUNDS)  # "photo" | "bank" (synth backgrounds' tiles) | "border"
+    background: str = knob("bank", choices=BACKGROUNDS)  # "photo" | "bank" (synthetic tiles) | "border"
     background_seed: int = knob(0, lo=0)       # which background bank
     background_noise: float = knob(0.03, lo=0, hi=0.5)
-    texture_fade: float = knob(0.3, lo=0.01, hi=1)  # photo texture fades out below this cosine to the source view
+    texture_fade: float = knob(0.3, lo=0.01, hi=1)  # photo texture fades below this cosine to the source view
 
 
 def sample_target(angles: np.ndarray, rng: np.random.Generator, config: ProfileConfig) -> np.ndarray:

@@ -53,8 +53,8 @@ def texture_rig() -> TextureRig:
     hair = np.where((model.part == SKULL) | (model.part == FACE), np.clip((score - 0.05) / 0.2, 0, 1), 0.0)
     hair = hair * hair * (3 - 2 * hair)  # smoothstep
     shade = np.array([PART_SHADE[int(p)] for p in model.part])
-    return TextureRig(model.triangles, smooth, hair, shade, np.flatnonzero((model.part == SKULL) & (score > 0.2)),
-                      np.isin(model.part, (SKULL, NECK, EAR)))
+    hair_probe = np.flatnonzero((model.part == SKULL) & (score > 0.2))
+    return TextureRig(model.triangles, smooth, hair, shade, hair_probe, np.isin(model.part, (SKULL, NECK, EAR)))
 
 
 def texture_weight(source: np.ndarray, source_xy: np.ndarray, source_depth: np.ndarray, head: np.ndarray,
