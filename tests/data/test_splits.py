@@ -9,6 +9,8 @@ from headpose.errors import ConfigError
 
 from tests.conftest import make_faceset
 
+EVEN = {"train": 0.8, "val": 0.1, "test": 0.1}
+
 
 def test_split_keeps_subjects_disjoint_and_loses_nothing():
     faces = make_faceset(n=200, subjects=40)
@@ -38,19 +40,19 @@ def test_calibration_covers_every_yaw_bin_evenly():
 
 
 def test_split_config_reads_the_block_and_names_a_bad_key():
-    config = SplitConfig.from_dict({"fractions": {"train": 0.8, "val": 0.1, "test": 0.1}, "seed": 7})
-    assert config.fractions == {"train": 0.8, "val": 0.1, "test": 0.1} and config.seed == 7
+    config = SplitConfig.from_dict({"fractions": EVEN, "seed": 7})
+    assert config.fractions == EVEN and config.seed == 7
     assert CalibrationConfig.from_dict(None) == CalibrationConfig(size=512, seed=0)
 
 
 @pytest.mark.parametrize("raw, message", [
-    ({"fractions": {"train": 0.9, "val": 0.2, "test": 0.1}}, "split.fractions: must sum to 1"),
-    ({"fractions": {"train": 1.2, "val": -0.2, "test": 0.0}}, r"split.fractions.train: 1.2 is outside \[0.0, 1.0\]"),
-    ({"fractions": {"train": 0.9, "val": 0.1}}, r"split.fractions: needs train, val and test, got \['train', 'val'\]"),
+    ({"fractions": {**EVEN, "val": 0.2}}, "split.fractions: must sum to 1"),
+    ({"fractions": {**EVEN, "train": 1.2, "val": -0.3}}, r"split.fractions.train: 1.2 is outside \[0.0, 1.0\]"),
+    ({"fractions": {"train": 0.9, "val": 0.1}}, r"split.fractions: needs train, val and test, got \['train', "),
     ({}, "split.fractions: needs train, val and test"),
-    ({"fractions": {"train": "most", "val": 0.1, "test": 0.1}}, "split.fractions.train: expected a number"),
-    ({"fractions": {"train": 0.8, "val": 0.1, "test": 0.1}, "seed": -1}, r"split.seed: -1 is outside \[0, inf\]"),
-    ({"fractions": {"train": 0.8, "val": 0.1, "test": 0.1}, "sed": 1}, "split.sed: unknown key; did you mean 'seed'"),
+    ({"fractions": {**EVEN, "train": "most"}}, "split.fractions.train: expected a number"),
+    ({"fractions": EVEN, "seed": -1}, r"split.seed: -1 is outside \[0, inf\]"),
+    ({"fractions": EVEN, "sed": 1}, "split.sed: unknown key; did you mean 'seed'"),
 ])
 def test_bad_split_blocks_name_the_key(raw, message):
     with pytest.raises(ConfigError, match=message):

@@ -64,7 +64,8 @@ def test_config_defaults():
         ({"pools": {}, "thresholds": {"max_residual": float("nan")}},
          "pseudolabel.thresholds.max_residual: expected a number > 0, got nan"),
         ({"pools": {"a": {"root": "x", "subject": ""}}}, "pseudolabel.pools.a.subject: expected one of"),
-        ({"pools": {"a": {"root": "", "subject": "stem"}}}, "pseudolabel.pools.a.root: expected a folder path"),
+        ({"pools": {"a": {"root": "", "subject": "stem"}}},
+         "pseudolabel.pools.a.root: expected a folder path"),
     ],
 )
 def test_config_errors_name_the_key(raw, message):
