@@ -27,11 +27,11 @@ def test_every_shipped_profile_passes(env):
 
 @pytest.mark.parametrize("edit, message", [
     (lambda p: p.update(synht={"num_images": 3}), "unknown section 'synht'; did you mean 'synth'?"),
-    (lambda p: p["split"].update(seed="abc"), "split.seed: expected an integer >= 0, got 'abc' (in conf/<env>/parameters_data.yml)"),
-    (lambda p: p["split"].update(sed=1), "split: unknown keys ['sed']"),
+    (lambda p: p["split"].update(seed="abc"), "split.seed: expected an integer, got 'abc' (in conf/<env>/parameters_data.yml)"),
+    (lambda p: p["split"].update(sed=1), "split.sed: unknown key; did you mean 'seed'?"),
     (lambda p: p["split"].update(fractions={"train": 0.9, "val": 0.2, "test": 0.1}), "split.fractions: must sum to 1"),
-    (lambda p: p["calibration"].update(size=-1), "calibration.size: expected an integer >= 1, got -1"),
-    (lambda p: p["calibration"].update(sizes=3), "calibration: unknown keys ['sizes']"),
+    (lambda p: p["calibration"].update(size=-1), "calibration.size: -1 is outside [1, inf]"),
+    (lambda p: p["calibration"].update(sizes=3), "calibration.sizes: unknown key; did you mean 'size'?"),
     (lambda p: p["synth"].update(image_size=0), "synth.image_size"),
     (lambda p: p["synth"].update(num_images="many"), "synth.num_images"),
     (lambda p: p["profile"]["render"].update(background="photos"), "profile.background"),

@@ -22,13 +22,13 @@ def _validators() -> dict[str, Callable[[Mapping[str, Any]], object]]:
     from headpose.compression.qat import QATConfig
     from headpose.compression.quantization import PTQConfig
     from headpose.data.augment import AugmentConfig
-    from headpose.data.pseudolabel import PseudolabelConfig
+    from headpose.data.pseudolabel.config import PseudolabelConfig
     from headpose.data.splits import CalibrationConfig, SplitConfig
     from headpose.deploy.benchmark import BenchmarkSettings
     from headpose.deploy.registry import Gates
     from headpose.deploy.tensorrt_build import BuildSettings
-    from headpose.synth.generate import SynthConfig
-    from headpose.synth.profiling import ProfileConfig
+    from headpose.synth.config import SynthConfig
+    from headpose.synth.profiling.config import ProfileConfig
     from headpose.training.config import TrainConfig
 
     return {

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from headpose.synth.generate import SynthConfig, generate
+from headpose.synth.config import SynthConfig
+from headpose.synth.generate import generate
 
 # Moderate poses the teacher labels within a few degrees; both yaw signs.
 HEADS = SynthConfig(num_images=6, image_size=160, seed=5, num_identities=6, occlusion_probability=0.0,

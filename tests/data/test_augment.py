@@ -11,8 +11,10 @@ from headpose.synth.landmarks import template_landmarks_68
 from headpose.visualize import draw_axes
 
 SIZE = 97  # odd, so the image centre is a pixel centre
+CENTRE = SIZE // 2
 POSE = np.array([25.0, -15.0, 10.0])
 ALL_PROBABILITIES = [f.name for f in fields(AugmentConfig) if f.name.endswith("_p")]
+GEOMETRIC = ("flip_p", "rotate_p", "scale_p", "translate_p")  # the rest are photometric (perspective too)
 
 
 def only(**params) -> dict:
@@ -96,10 +98,25 @@ def test_rotated_landmarks_match_the_updated_label():
     assert correlation(rotated, render_landmarks(ang.rotate_in_plane(POSE, -35.0))) < 0.5
 
 
-def test_scale_and_translate_keep_labels(photo):
-    image, ypr = affine(photo, POSE, 0.0, scale=1.2, shift=(0.1, -0.05))
+def test_scale_keeps_the_label_and_the_centre_pixel_and_a_shift_moves_pixels_by_the_shift(photo):
+    zoomed, ypr = affine(photo, POSE, 0.0, scale=1.3)
     np.testing.assert_array_equal(ypr, POSE)
-    assert not np.array_equal(image, photo)
+    np.testing.assert_array_equal(zoomed[CENTRE, CENTRE], photo[CENTRE, CENTRE])
+    assert not np.array_equal(zoomed, photo)
+    shifted, ypr = affine(photo, POSE, 0.0, shift=(10 / SIZE, -5 / SIZE))  # 10 px right, 5 px up
+    np.testing.assert_array_equal(ypr, POSE)
+    diff = shifted[10:-10, 10:-10].astype(int) - photo[15:-5, :-20].astype(int)
+    assert np.abs(diff).max() <= 1
+
+
+def test_rotation_maps_the_label_through_rotate_in_plane_and_keeps_the_centre_pixel(photo):
+    for theta in (30.0, -45.0):
+        image, ypr = affine(photo, POSE, theta)
+        np.testing.assert_allclose(ypr, ang.rotate_in_plane(POSE, theta), atol=1e-12)
+        np.testing.assert_array_equal(image[CENTRE, CENTRE], photo[CENTRE, CENTRE])
+    # A frontal head only rolls: counter-clockwise by theta lowers roll by theta.
+    _, ypr = affine(photo, np.array([0.0, 0.0, 10.0]), 30.0)
+    np.testing.assert_allclose(ypr, [0.0, 0.0, -20.0], atol=1e-9)
 
 
 def test_augmenter_rotation_moves_the_label_with_the_image():
@@ -119,11 +136,62 @@ def test_augmenter_never_rotates_a_label_past_the_bin_range():
         assert np.abs(ypr).max() <= ang.ANGLE_LIMIT_DEG
 
 
+def test_augmenter_flip_mirrors_the_pixels_exactly_and_maps_the_label_through_flip_horizontal(photo):
+    augment = build_augmentation(only(flip_p=1.0))
+    out = augment.augment(photo, POSE, np.random.default_rng(0))
+    assert out.flipped
+    np.testing.assert_array_equal(out.image, photo[:, ::-1])
+    np.testing.assert_array_equal(out.angles, ang.flip_horizontal(POSE))
+
+
+def test_augmenter_rotation_changes_roll_by_the_angle_it_rotated_the_image_by(photo):
+    frontal = np.array([0.0, 0.0, 10.0])
+    augment = build_augmentation(only(rotate_p=1.0, rotate_max_deg=40.0))
+    for seed in range(8):
+        image, ypr = augment(photo, frontal, np.random.default_rng(seed))
+        theta = frontal[2] - ypr[2]  # counter-clockwise by theta lowers a frontal head's roll by theta
+        assert 0 < abs(theta) <= 40 and ypr[:2] == pytest.approx([0.0, 0.0], abs=1e-9)
+        np.testing.assert_allclose(ypr, ang.rotate_in_plane(frontal, theta), atol=1e-9)
+        np.testing.assert_array_equal(image, affine(photo, frontal, theta)[0])  # the pixels turned by theta
+        np.testing.assert_array_equal(image[CENTRE, CENTRE], photo[CENTRE, CENTRE])
+
+
 def test_disabled_config_is_identity(photo):
-    augment = build_augmentation({"enabled": False, "flip_p": 1.0, "noise_p": 1.0})
-    image, ypr = augment(photo, POSE, np.random.default_rng(0))
-    np.testing.assert_array_equal(image, photo)
-    np.testing.assert_array_equal(ypr, POSE)
+    augment = build_augmentation({"enabled": False, **{p: 1.0 for p in ALL_PROBABILITIES}})
+    for seed in range(5):
+        out = augment.augment(photo, POSE, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out.image, photo)
+        np.testing.assert_array_equal(out.angles, POSE)
+        assert not out.flipped
+
+
+def test_zero_probabilities_never_apply_an_op(photo):
+    strong = {"rotate_max_deg": 90.0, "scale_max": 0.5, "noise_max_std": 1.0}  # never used: p = 0
+    augment = build_augmentation(only(**strong))
+    for seed in range(30):
+        out = augment.augment(photo, POSE, np.random.default_rng(seed))
+        np.testing.assert_array_equal(out.image, photo)
+        np.testing.assert_array_equal(out.angles, POSE)
+        assert not out.flipped
+
+
+def test_photometric_ops_never_change_labels(photo):
+    photometric = [p for p in ALL_PROBABILITIES if p not in GEOMETRIC]
+    augment = build_augmentation(only(**{p: 1.0 for p in photometric}))
+    changed = 0
+    for seed in range(20):
+        image, ypr = augment(photo, POSE, np.random.default_rng(seed))
+        np.testing.assert_array_equal(ypr, POSE)
+        changed += not np.array_equal(image, photo)
+    assert changed == 20
+
+
+def test_scale_and_translate_jitter_keep_labels(photo):
+    augment = build_augmentation(only(scale_p=1.0, translate_p=1.0))
+    for seed in range(10):
+        image, ypr = augment(photo, POSE, np.random.default_rng(seed))
+        np.testing.assert_array_equal(ypr, POSE)
+        assert not np.array_equal(image, photo)
 
 
 def test_every_op_at_full_probability_keeps_shape_and_dtype(photo):

@@ -31,6 +31,6 @@ def cmd_bench_synth(args: argparse.Namespace) -> dict:
 
 
 def cmd_bench_profile(args: argparse.Namespace) -> dict:
-    from headpose.synth.profiling import benchmark
+    from headpose.synth.profiling.rotate import benchmark
 
     return benchmark(num_images=args.images, image_size=args.size, config={"background": args.background})

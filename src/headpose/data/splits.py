@@ -2,58 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from headpose.angles import angle_to_bin, NUM_BINS
+from headpose.angles import NUM_BINS, angle_to_bin
+from headpose.config import Config, knob
 from headpose.data.faceset import FaceSet
-from headpose.errors import ConfigError, DatasetError, reject_unknown_keys
-
-
-def _integer(section: str, key: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise ConfigError(f"{section}.{key}: expected an integer >= {lo}, got {value!r}")
-    return value
+from headpose.errors import ConfigError, DatasetError
 
 
 @dataclass(frozen=True)
-class SplitConfig:
-    """``split``: fractions per split name (non-negative, summing to 1) and the shuffle seed."""
+class SplitConfig(Config, section="split"):
+    """``split``: fractions per split name (train, val and test at least; each in [0, 1], summing to 1)
+    and the shuffle seed. ``fractions`` is required."""
 
-    fractions: Mapping[str, float]
-    seed: int = 0
+    fractions: dict[str, float] = knob({})
+    seed: int = knob(0, lo=0)
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any] | None) -> SplitConfig:
-        raw = dict(raw or {})
-        reject_unknown_keys("split", raw, cls)
-        fractions = raw.get("fractions")
-        if not isinstance(fractions, Mapping) or not fractions or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in fractions.values()):
-            raise ConfigError(f"split.fractions: expected a mapping of split name to a fraction >= 0, got {fractions!r}")
-        if not {"train", "val", "test"} <= set(fractions):
-            raise ConfigError(f"split.fractions: needs train, val and test, got {sorted(fractions)}")
-        if not np.isclose(sum(fractions.values()), 1.0):
-            raise ConfigError(f"split.fractions: must sum to 1, got {dict(fractions)}")
-        return cls(dict(fractions), _integer("split", "seed", raw.get("seed", 0), 0))
+    def check(self) -> None:
+        if not {"train", "val", "test"} <= set(self.fractions):
+            raise self.problem("fractions", f"needs train, val and test, got {sorted(self.fractions)}")
+        for name, fraction in self.fractions.items():
+            if not 0.0 <= fraction <= 1.0:
+                raise self.problem(f"fractions.{name}", f"{fraction!r} is outside [0.0, 1.0]")
+        if not np.isclose(sum(self.fractions.values()), 1.0):
+            raise self.problem("fractions", f"must sum to 1, got {self.fractions}")
 
 
 @dataclass(frozen=True)
-class CalibrationConfig:
+class CalibrationConfig(Config, section="calibration"):
     """``calibration``: how many training samples the INT8 calibration set takes, and its seed."""
 
-    size: int = 512
-    seed: int = 0
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any] | None) -> CalibrationConfig:
-        raw = dict(raw or {})
-        reject_unknown_keys("calibration", raw, cls)
-        return cls(_integer("calibration", "size", raw.get("size", 512), 1),
-                   _integer("calibration", "seed", raw.get("seed", 0), 0))
+    size: int = knob(512, lo=1)
+    seed: int = knob(0, lo=0)
 
 
 def split_by_subject(faceset: FaceSet, fractions: dict[str, float], seed: int) -> dict[str, FaceSet]:

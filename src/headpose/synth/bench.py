@@ -15,7 +15,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor, wait
 from multiprocessing import get_context
 
-from headpose.synth.generate import CHUNK_SIZE, SynthConfig, render_chunk
+from headpose.synth.config import SynthConfig
+from headpose.synth.generate import CHUNK_SIZE, render_chunk
 
 
 def _timed_chunks(config: SynthConfig, pool: ProcessPoolExecutor | None) -> float:

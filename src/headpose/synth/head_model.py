@@ -8,16 +8,10 @@ onto an ellipsoid (so profiles and extreme poses show a head, not a floating mas
 neck. The neck belongs to the body: :meth:`HeadModel.articulate` turns the head about the
 :data:`NECK_PIVOT` and leaves the neck upright, as in photos of people.
 
-Linear model (our own, deterministic, no data behind it)::
+Linear model (our own, deterministic, no data behind it; the bases and what their units mean are
+in :mod:`headpose.synth.head_basis`)::
 
     vertices(s, e) = mean + s @ shape_basis + e @ expression_basis
-
-Every component is a smooth displacement field (global scalings, Gaussian RBF bumps around
-landmark regions, or harmonic fields on the mesh for the jaw and eyelids). Shape units: 1.0 is
-about one standard deviation of the named adult feature, so identities are drawn as s ~ N(0, I).
-Expression units: 1.0 is a clearly visible expression (mouth_open 1.0 drops the chin ~1 cm,
-eye_close 1.0 closes the lids halfway, 2.0 fully). The generator draws e ~ N(0, sigma^2 I)
-with mouth_open folded to >= 0 and eye_close clipped to [-0.5, 2] (wide open .. shut).
 """
 
 from __future__ import annotations
@@ -26,17 +20,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import ClassVar
 
-import cv2
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.spatial import cKDTree
-from scipy.sparse.linalg import spsolve
 
-from headpose.synth.landmarks import MESH_INDEX_68, canonical_mesh
+from headpose.synth.head_basis import EXPRESSION_NAMES, SHAPE_NAMES, expression_basis, shape_basis
+from headpose.synth.landmarks import MESH_INDEX_68, canonical_mesh, face_outline
 
-SHAPE_NAMES = ("face_width", "face_height", "jaw_width", "nose_size", "nose_length",
-               "eye_spacing", "brow_ridge", "cheek_fullness", "chin", "skull_length")
-EXPRESSION_NAMES = ("mouth_open", "smile", "brow_raise", "eye_close", "jaw_sideways", "pucker")
 FACE, SKULL, EAR, NECK = 0, 1, 2, 3  # values of HeadModel.part
 
 # Skull ellipsoid (cm): head breadth ~15.8, vertex ~23 cm above the chin, glabella-opisthocranion
@@ -46,22 +34,6 @@ SKULL_AXES = np.array([8.0, 11.0, 9.7])
 SKULL_POLE = np.array([0.0, 0.3, -1.0])  # where the loft closes: back of the head, a little up
 SKULL_RINGS = 9
 NECK_PIVOT = np.array([0.0, -2.5, -4.0])  # head-neck joint: the head turns about it
-JAW_HINGE = np.array([0.0, 0.5, -3.0])    # temporomandibular axis (along x)
-
-# MediaPipe contour vertex lists (the face-mesh topology's own landmarks).
-LIP_UPPER_INNER = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
-LIP_LOWER_INNER = [95, 88, 178, 87, 14, 317, 402, 318, 324]
-LIP_UPPER_OUTER = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
-LIP_LOWER_OUTER = [146, 91, 181, 84, 17, 314, 405, 321, 375]
-EYES = (  # (corner, upper lid, other corner, lower lid) for the subject's right then left eye
-    (33, [246, 161, 160, 159, 158, 157, 173], 133, [7, 163, 144, 145, 153, 154, 155]),
-    (263, [466, 388, 387, 386, 385, 384, 398], 362, [249, 390, 373, 374, 380, 381, 382]),
-)
-BROWS = ([70, 63, 105, 66, 107, 55, 65, 52, 53, 46], [300, 293, 334, 296, 336, 285, 295, 282, 283, 276])
-NOSTRILS = ([79, 75, 97, 1], [309, 305, 326, 1])
-
-# Feature channels of :func:`feature_texture`; the renderer paints them in per-image colours.
-FEATURES = ("brow", "sclera", "iris", "dark", "lips")
 
 
 @dataclass(frozen=True)
@@ -138,23 +110,13 @@ def head_model() -> HeadModel:
     uvs[: len(face_v)] = mesh["uvs"]
     return HeadModel(
         mean=vertices.astype(np.float32),
-        shape_basis=_shape_basis(vertices).astype(np.float32),
-        expression_basis=_expression_basis(vertices, triangles, part).astype(np.float32),
+        shape_basis=shape_basis(vertices).astype(np.float32),
+        expression_basis=expression_basis(vertices, triangles, np.isin(part, (FACE, SKULL))).astype(np.float32),
         triangles=triangles,
         uvs=uvs,
         part=part,
         hair=_hair_score(vertices, part).astype(np.float32),
     )
-
-
-def _face_outline(triangles: np.ndarray) -> list[int]:
-    """The face mesh's single boundary loop (36 vertices), in edge order."""
-    edges = {(int(a), int(b)) for t in triangles for a, b in ((t[0], t[1]), (t[1], t[2]), (t[2], t[0]))}
-    following = {a: b for a, b in edges if (b, a) not in edges}
-    loop = [min(following)]
-    while following[loop[-1]] != loop[0]:
-        loop.append(following[loop[-1]])
-    return loop
 
 
 def _outward(vertices: np.ndarray, triangles: np.ndarray, inside: np.ndarray) -> np.ndarray:
@@ -173,7 +135,7 @@ def _skull(face_v: np.ndarray, face_t: np.ndarray) -> tuple[np.ndarray, np.ndarr
     from the ellipsoid eases out over the first rings so the seam with the face stays smooth.
     Returned triangles use ``-i - 1`` for face vertex ``i``.
     """
-    outline = _face_outline(face_t)
+    outline = face_outline(face_t)
     rel = (face_v[outline] - SKULL_CENTER) / SKULL_AXES
     radius = np.linalg.norm(rel, axis=1, keepdims=True)
     start, pole = rel / radius, SKULL_POLE / np.linalg.norm(SKULL_POLE)
@@ -237,121 +199,6 @@ def _neck() -> tuple[np.ndarray, np.ndarray, int]:
     return verts, triangles, NECK
 
 
-def _gauss(vertices: np.ndarray, center: np.ndarray, sigma: float) -> np.ndarray:
-    return np.exp(-np.sum((vertices - center) ** 2, axis=1) / (2 * sigma**2))[:, None]
-
-
-def _bumps(vertices: np.ndarray, center: np.ndarray, displacement, sigma: float) -> np.ndarray:
-    """Gaussian RBF bump at ``center`` (subject's right side, x < 0) and its mirror image."""
-    mirror = np.array([-1.0, 1.0, 1.0])
-    displacement = np.asarray(displacement, np.float64)
-    return (_gauss(vertices, center, sigma) * displacement
-            + _gauss(vertices, center * mirror, sigma) * displacement * mirror)
-
-
-def _shape_basis(v: np.ndarray) -> np.ndarray:
-    """(S, V, 3): one smooth field per SHAPE_NAMES entry; 1 unit ~ one adult standard deviation."""
-    lm = v[MESH_INDEX_68]
-    eye = lm[36:42].mean(0)
-    x, y, z = v.T
-    zero = np.zeros_like(x)
-    back = -np.logaddexp(0.0, -3.0 - z)  # ~ min(z + 3, 0), smooth: only the back of the skull moves
-    fields = [
-        np.stack([0.04 * x, zero, zero], 1),                                   # face_width: 4%
-        np.stack([zero, 0.035 * (y - eye[1]), zero], 1),                       # face_height about the eyes
-        _bumps(v, lm[4], (-0.5, 0.0, 0.0), 2.5),                               # jaw_width
-        _bumps(v, lm[30], (0.0, 0.0, 0.15), 1.2) + _bumps(v, lm[31], (-0.15, 0.0, 0.0), 0.8),  # nose_size
-        _bumps(v, lm[30], (0.0, -0.15, 0.03), 1.3),                            # nose_length (tip down)
-        _bumps(v, eye, (-0.25, 0.0, 0.0), 1.5),                                # eye_spacing
-        _bumps(v, lm[19], (0.0, 0.05, 0.3), 1.6),                              # brow_ridge
-        _bumps(v, v[50], (-0.25, 0.0, 0.3), 2.0),                              # cheek_fullness
-        _bumps(v, lm[8], (0.0, -0.12, 0.18), 2.0),                             # chin
-        np.stack([zero, zero, 0.05 * back], 1),                                # skull_length: 5%
-    ]
-    # Bumps on the midline (nose, chin) are counted twice by _bumps' mirror: hence the halved values.
-    return np.stack(fields)
-
-
-def _harmonic(v: np.ndarray, triangles: np.ndarray, active: np.ndarray,
-              fixed: dict[int, np.ndarray]) -> np.ndarray:
-    """(V, 3) field equal to ``fixed`` at its vertices, harmonic (smooth) over the other active ones.
-
-    Uses the mesh graph Laplacian restricted to ``active`` vertices; inactive vertices stay 0.
-    """
-    n = len(v)
-    edges = triangles[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    edges = edges[active[edges[:, 0]] & active[edges[:, 1]]]
-    adj = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    adj = ((adj + adj.T) > 0).astype(np.float64).tocsr()
-    degree = coo_matrix((np.asarray(adj.sum(1)).ravel(), (np.arange(n), np.arange(n))), shape=(n, n))
-    laplacian = (degree - adj).tocsr()
-    is_fixed = np.zeros(n, bool)
-    is_fixed[list(fixed)] = True
-    field = np.zeros((n, 3))
-    field[list(fixed)] = np.array(list(fixed.values()))
-    free = np.flatnonzero(active & ~is_fixed)
-    rhs = adj[free][:, is_fixed] @ field[is_fixed]
-    field[free] = spsolve(laplacian[free][:, free].tocsc(), rhs).reshape(len(free), 3)
-    return field
-
-
-def _mirror_pairs(v: np.ndarray) -> np.ndarray:
-    """Index of each vertex's mirror image (x -> -x); the whole model is built symmetric."""
-    return cKDTree(v).query(v * [-1.0, 1.0, 1.0])[1]
-
-
-def _symmetrised(field: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Average a (V, 3) displacement field with its mirror image.
-
-    The canonical mesh's triangulation is not exactly symmetric, so harmonic fields on it are
-    not either; the expressions should be.
-    """
-    return 0.5 * (field + field[_mirror_pairs(v)] * [-1.0, 1.0, 1.0])
-
-
-def _jaw_mask(v: np.ndarray, triangles: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """(V, 1) in [0, 1]: 1 on the lower lip and chin, 0 on the upper lip, mid-face and skull."""
-    moving = LIP_LOWER_INNER[1:-1] + LIP_LOWER_OUTER[1:-1] + list(MESH_INDEX_68[5:12])
-    skull_top_back = np.flatnonzero(active & (v[:, 1] > -1.0) & (v[:, 2] < -4.0))
-    still = (LIP_UPPER_INNER + LIP_UPPER_OUTER + list(MESH_INDEX_68[[0, 1, 2, 14, 15, 16]])
-             + list(MESH_INDEX_68[17:48]) + list(skull_top_back))
-    fixed = {i: np.zeros(3) for i in still} | {i: np.ones(3) for i in moving}
-    mask = _harmonic(v, triangles, active, fixed)[:, :1]
-    return 0.5 * (mask + mask[_mirror_pairs(v)])  # symmetric, as in _symmetrised
-
-
-def _expression_basis(v: np.ndarray, triangles: np.ndarray, part: np.ndarray) -> np.ndarray:
-    """(E, V, 3): one smooth field per EXPRESSION_NAMES entry."""
-    active = (part == FACE) | (part == SKULL)
-    lm = v[MESH_INDEX_68]
-    mouth = lm[48:68].mean(0)
-    jaw = _jaw_mask(v, triangles, active)
-    # mouth_open: the jaw turns 0.1 rad about the hinge and its condyles glide forward, so the
-    # chin drops ~1 cm (mostly down, a little back) and the lower lip ~1.1 cm.
-    c, s = np.cos(0.1), np.sin(0.1)
-    rel = v - JAW_HINGE
-    turned = np.stack([rel[:, 0], c * rel[:, 1] - s * rel[:, 2], s * rel[:, 1] + c * rel[:, 2]], 1)
-    jaw_open = turned - rel + [0.0, -0.3, 0.5]
-    centres = np.stack([v[upper + lower].mean(0) for _, upper, _, lower in EYES])
-    distance = np.linalg.norm(v[:, None] - centres, axis=2).min(1)
-    still = [*np.flatnonzero(active & (distance > 2.5)), *MESH_INDEX_68[17:27]]
-    for corner, _, other, lower in EYES:
-        still += [corner, other, *lower]
-    lids = {int(i): np.zeros(3) for i in still}
-    for _, upper, _, lower in EYES:
-        lids |= {u: 0.5 * (v[d] - v[u]) for u, d in zip(upper, lower)}  # 1 unit: halfway closed
-    pucker = np.stack([-0.2 * (v[:, 0] - mouth[0]), np.zeros(len(v)), np.full(len(v), 0.35)], 1)
-    fields = [
-        jaw * jaw_open,                                                              # mouth_open
-        _bumps(v, lm[48], (-0.3, 0.3, -0.15), 0.9) + _bumps(v, v[50], (0.0, 0.15, 0.05), 1.5),  # smile
-        _bumps(v, (lm[17] + lm[21]) / 2, (0.0, 0.35, 0.0), 2.5),                    # brow_raise
-        _symmetrised(_harmonic(v, triangles, active, lids), v),                      # eye_close
-        jaw * [0.4, 0.0, 0.0],                                                       # jaw_sideways
-        _gauss(v, mouth, 1.1) * pucker,                                              # pucker
-    ]
-    return np.stack(fields)
-
-
 def _hair_score(v: np.ndarray, part: np.ndarray) -> np.ndarray:
     """Higher toward the crown, the back and the temples; the forehead top scores ~0, the face < 0.
 
@@ -360,69 +207,3 @@ def _hair_score(v: np.ndarray, part: np.ndarray) -> np.ndarray:
     d = (v - SKULL_CENTER) / SKULL_AXES
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     return np.where((part == FACE) | (part == SKULL), d[:, 1] - 0.6 * d[:, 2] + 0.3 * np.abs(d[:, 0]), -10.0)
-
-
-def _uv_points(uvs: np.ndarray, index, size: int) -> np.ndarray:
-    return np.round(uvs[index] * size * 16).astype(np.int32)  # 4 fractional bits for cv2's shift
-
-
-@cache
-def feature_texture(size: int = 256) -> np.ndarray:
-    """(size, size, len(FEATURES)) float32 soft masks of brows, eyes, nostrils, mouth in UV space.
-
-    The renderer looks texels up by UV and paints each mask in a per-image colour; weights sum to
-    at most 1 (the rest is skin). Non-face vertices use UV (0, 0), which lies outside every mask.
-    """
-    uvs = canonical_mesh()["uvs"].astype(np.float64)
-    verts = canonical_mesh()["vertices"].astype(np.float64)
-    layer = {name: np.zeros((size, size), np.float32) for name in FEATURES}
-    cm = np.linalg.norm(uvs[33] - uvs[133]) / np.linalg.norm(verts[33] - verts[133])  # uv units per cm
-    px = lambda length_cm: max(1, int(round(length_cm * cm * size)))  # noqa: E731
-    draw = dict(color=1.0, lineType=cv2.LINE_AA, shift=4)
-    for brow in BROWS:
-        cv2.fillPoly(layer["brow"], [_uv_points(uvs, brow, size)], **draw)
-    for corner, upper, other, lower in EYES:
-        outline = [corner, *upper, other, *lower[::-1]]
-        eye = np.zeros_like(layer["sclera"])
-        cv2.fillPoly(eye, [_uv_points(uvs, outline, size)], **draw)
-        centre = tuple(int(c) for c in _uv_points(uvs, upper + lower, size).mean(0))
-        iris, pupil = np.zeros_like(eye), np.zeros_like(eye)
-        cv2.circle(iris, centre, px(0.55) * 16, thickness=-1, **draw)
-        cv2.circle(pupil, centre, px(0.22) * 16, thickness=-1, **draw)
-        layer["sclera"] += eye
-        layer["iris"] += iris * eye
-        layer["dark"] += pupil * eye
-        for lid, thickness in ((upper, 2), (lower, 1)):  # lashes: the upper lid's line is heavier
-            lid_line = _uv_points(uvs, [corner, *lid, other], size)
-            cv2.polylines(layer["dark"], [lid_line], False, thickness=thickness, **draw)
-    cv2.fillPoly(layer["lips"], [_uv_points(uvs, LIP_UPPER_OUTER + LIP_LOWER_OUTER[::-1], size)], **draw)
-    cv2.polylines(layer["dark"], [_uv_points(uvs, LIP_UPPER_INNER, size)], False, thickness=2, **draw)
-    for nostril in NOSTRILS:
-        centre = tuple(int(c) for c in _uv_points(uvs, nostril, size).mean(0))
-        cv2.ellipse(layer["dark"], centre, (px(0.22) * 16, px(0.13) * 16), 0, 0, 360, thickness=-1, **draw)
-    m = {k: np.clip(cv2.GaussianBlur(a, (3, 3), 0), 0, 1) for k, a in layer.items()}
-    dark = m["dark"]
-    weights = {
-        "brow": m["brow"] * (1 - dark),
-        "sclera": m["sclera"] * (1 - m["iris"]) * (1 - dark),
-        "iris": m["iris"] * (1 - dark),
-        "dark": dark,
-        "lips": m["lips"] * (1 - dark) * (1 - m["sclera"]),
-    }
-    return np.ascontiguousarray(np.stack([weights[k] for k in FEATURES], -1), np.float32)
-
-
-@cache
-def feature_triangles(size: int = 256) -> np.ndarray:
-    """(T,) bool: face triangles whose UV footprint touches a feature mask of ``feature_texture(size)``.
-
-    The renderer samples the texture only for these; every other triangle is plain skin or hair.
-    """
-    model = head_model()
-    touched = cv2.dilate((feature_texture(size).sum(-1) > 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
-    corners = model.uvs[model.triangles] * size  # (T, 3, 2)
-    lo = np.clip(np.floor(corners.min(1)).astype(int), 0, size - 1)
-    hi = np.clip(np.ceil(corners.max(1)).astype(int), 0, size - 1)
-    on_face = (model.part[model.triangles] == FACE).all(1)
-    return np.array([face and touched[y0 : y1 + 1, x0 : x1 + 1].any()
-                     for face, (x0, y0), (x1, y1) in zip(on_face, lo, hi)])

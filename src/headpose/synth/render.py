@@ -7,7 +7,7 @@ convention), i.e. the OpenCV camera matrix ``[[f, 0, cx], [0, f, cy], [0, 0, 1]]
 ``(x, -y, -z)``. Triangles are counter-clockwise seen from outside; the others are culled.
 
 Per pixel: ``(albedo * (1 - sum(w)) + sum(w_k * palette_k)) * shade + specular``, where ``w`` are
-the feature masks (:func:`headpose.synth.head_model.feature_texture`) looked up by UV, then hair
+the feature masks (:func:`headpose.synth.features.feature_texture`) looked up by UV, then hair
 blended in where the interpolated hair score passes the hairline; ``shade``/``specular`` come
 from per-vertex lighting interpolated across the triangle.
 """

@@ -16,7 +16,8 @@ from headpose.data.faceset import FaceSet
 from headpose.data.mix import mix_sources
 from headpose.data.splits import CalibrationConfig, SplitConfig, split_by_subject, stratified_calibration
 from headpose.errors import ConfigError
-from headpose.synth.generate import SynthConfig, generate
+from headpose.synth.config import SynthConfig
+from headpose.synth.generate import generate
 from headpose.visualize import angle_histograms, augmentation_preview
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 
 from headpose.data.faceset import FaceSet
 from headpose.errors import ConfigError
-from headpose.synth.profiling import ProfileConfig, preview_figure, profile_faceset
+from headpose.synth.profiling.config import ProfileConfig
+from headpose.synth.profiling.rotate import preview_figure, profile_faceset
 from headpose.visualize import message_figure
 
 PROFILE_KEYS = ("per_face", "seed", "preview_faces", "render")

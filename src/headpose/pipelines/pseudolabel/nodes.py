@@ -9,7 +9,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from headpose.data.faceset import FaceSet
-from headpose.data.pseudolabel import REPORT_COLUMNS, PseudolabelConfig, pseudolabel_pools, pseudolabel_report
+from headpose.data.pseudolabel.config import PseudolabelConfig
+from headpose.data.pseudolabel.label import REPORT_COLUMNS
+from headpose.data.pseudolabel.pools import pseudolabel_pools
+from headpose.data.pseudolabel.report import pseudolabel_report
 from headpose.visualize import message_figure
 
 log = logging.getLogger(__name__)

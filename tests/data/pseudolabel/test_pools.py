@@ -1,6 +1,4 @@
 import shutil
-from pathlib import Path
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -9,45 +7,16 @@ import scipy.io
 
 from headpose.angles import aflw_pose_para_to_ypr, euler_to_matrix
 from headpose.data.crops import box_from_landmarks, snap_box, to_crop_coords
-from headpose.data.pseudolabel import (
-    REPORT_COLUMNS,
-    PoolConfig,
-    PseudolabelConfig,
-    Thresholds,
-    pseudolabel_pools,
-    pseudolabel_report,
-)
+from headpose.data.pseudolabel.label import REPORT_COLUMNS
+from headpose.data.pseudolabel.pools import pseudolabel_pools
 from headpose.errors import ConfigError, DatasetError
 from headpose.synth.generate import generate
 from headpose.synth.landmarks import MESH_INDEX_68
-from tests.data.conftest import HEADS, write_photo_pool
+from tests.data.conftest import HEADS
+from tests.data.pseudolabel.conftest import pool_config
 
 PROVENANCE = ["yaw", "pitch", "roll", "raw_yaw", "raw_pitch", "raw_roll", "source", "subject", "file", "pool",
               "teacher", "teacher_version", "detector_score", "presence", "residual"]
-
-
-@pytest.fixture(scope="module")
-def teacher():
-    pytest.importorskip("ai_edge_litert")
-    from headpose.teacher.teacher import MediaPipeTeacher
-
-    return MediaPipeTeacher(refine=False, calibration=None)  # raw angles: no fitted calibration
-
-
-def _config(root: Path, **overrides) -> dict:
-    return {"pools": {"synth": {"root": str(root), "subject": "parent"}}, "workers": 1, **overrides}
-
-
-@pytest.fixture(scope="module")
-def pool(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pool")
-    return root, write_photo_pool(root)
-
-
-@pytest.fixture(scope="module")
-def labelled(pool, teacher):
-    root, _ = pool
-    return pseudolabel_pools(_config(root), teacher, progress=False)
 
 
 def test_every_photo_gets_a_status_and_heads_get_teacher_poses(pool, labelled, teacher):
@@ -101,7 +70,7 @@ def test_landmarks_are_in_crop_pixels_and_frame_the_crop_like_training_crops(poo
 def test_workers_give_the_same_output_as_one_process(pool, labelled, teacher):
     root, _ = pool
     faces, report = labelled
-    faces2, report2 = pseudolabel_pools(_config(root, workers=2), teacher, progress=False)
+    faces2, report2 = pseudolabel_pools(pool_config(root, workers=2), teacher, progress=False)
     assert report2.equals(report) and faces2.labels.equals(faces.labels)
     np.testing.assert_array_equal(faces2.images, faces.images)
     for key, array in faces.arrays.items():
@@ -110,7 +79,7 @@ def test_workers_give_the_same_output_as_one_process(pool, labelled, teacher):
 
 def test_thresholds_drop_faces_with_their_reason(pool, labelled, teacher):
     root, _ = pool
-    _, report = pseudolabel_pools(_config(root, thresholds={"max_abs_yaw": 30}), teacher, progress=False)
+    _, report = pseudolabel_pools(pool_config(root, thresholds={"max_abs_yaw": 30}), teacher, progress=False)
     heads = report[report.file.str.startswith("person")]
     dropped, kept = heads[heads.status == "yaw"], heads[heads.status == "kept"]
     assert len(dropped) and len(kept) and len(dropped) + len(kept) == len(heads)
@@ -118,24 +87,7 @@ def test_thresholds_drop_faces_with_their_reason(pool, labelled, teacher):
     assert dropped.detail.str.contains(r"\|yaw\| .* > 30 deg").all()
 
     with pytest.raises(DatasetError, match="no face kept.*'residual': 6"):
-        pseudolabel_pools(_config(root, thresholds={"max_residual": 0.01}), teacher, progress=False)
-
-
-def test_threshold_checks_run_in_order_and_nan_fails():
-    thresholds = Thresholds(min_detector_score=0.5, min_presence=0.5, max_residual=1.0, min_face_px=40,
-                            max_abs_yaw=60, max_abs_pitch=50, max_abs_roll=40)
-
-    def label(score=0.9, presence=0.9, residual=0.5, angles=(0, 0, 0)):
-        return SimpleNamespace(detector_score=score, presence=presence, residual=residual, angles=angles)
-
-    assert thresholds.failure(label(), 100) is None
-    assert thresholds.failure(label(score=0.4, presence=0.1), 100)[0] == "detector_score"
-    assert thresholds.failure(label(presence=0.1, residual=2.0), 100)[0] == "presence"
-    assert thresholds.failure(label(residual=float("nan")), 100)[0] == "residual"
-    assert thresholds.failure(label(), 30)[0] == "face_px"
-    assert thresholds.failure(label(), float("nan"))[0] == "face_px"
-    assert [thresholds.failure(label(angles=a), 100)[0] for a in ((-61, 0, 0), (0, 51, 0), (0, 0, -41))] == [
-        "yaw", "pitch", "roll"]
+        pseudolabel_pools(pool_config(root, thresholds={"max_residual": 0.01}), teacher, progress=False)
 
 
 def test_several_faces_per_photo_largest_first_sharing_the_subject(tmp_path, teacher):
@@ -146,8 +98,8 @@ def test_several_faces_per_photo_largest_first_sharing_the_subject(tmp_path, tea
     (tmp_path / "group").mkdir()
     cv2.imwrite(str(tmp_path / "group" / "two.jpg"), cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR))
 
-    one, report = pseudolabel_pools(_config(tmp_path), teacher, progress=False)
-    two, report2 = pseudolabel_pools(_config(tmp_path, max_faces_per_image=2), teacher, progress=False)
+    one, report = pseudolabel_pools(pool_config(tmp_path), teacher, progress=False)
+    two, report2 = pseudolabel_pools(pool_config(tmp_path, max_faces_per_image=2), teacher, progress=False)
     assert len(one) == 1 and report.faces.tolist() == [1]
     assert len(two) == 2 and report2.faces.tolist() == [2] and two.labels.face.tolist() == [0, 1]
     assert two.labels.face_px[0] > two.labels.face_px[1] and one.labels.face_px[0] == two.labels.face_px[0]
@@ -168,7 +120,7 @@ def test_real_photos_are_labelled_near_their_ground_truth(tmp_path, aflw2000_dev
     (pool / "corrupt.jpg").write_bytes(b"\xff\xd8 not a jpeg")
     cv2.imwrite(str(pool / "flat.jpg"), np.full((300, 300, 3), 128, np.uint8))
 
-    faces, report = pseudolabel_pools(_config(tmp_path / "people"), teacher, progress=False)
+    faces, report = pseudolabel_pools(pool_config(tmp_path / "people"), teacher, progress=False)
     status = report.set_index("file").status
     assert status["someone/corrupt.jpg"] == "unreadable" and status["someone/flat.jpg"] == "no_face"
     assert sorted(faces.labels.file) == sorted(truth)
@@ -178,73 +130,17 @@ def test_real_photos_are_labelled_near_their_ground_truth(tmp_path, aflw2000_dev
         np.testing.assert_allclose(box_from_landmarks(pts, 0.25), [0, 0, 128, 128], atol=1.0)
 
 
-def test_report_counts_by_pool_and_status_and_draws_figures(labelled, tmp_path):
-    faces, report = labelled
-    summary, histograms, preview = pseudolabel_report(report, faces)
-    assert summary["photos"] == 8 and summary["faces"] == summary["kept_photos"] == 6
-    assert summary["pools"]["synth"]["status"] == {"kept": 6, "unreadable": 1, "no_face": 1}
-    assert summary["pools"]["synth"]["kept_fraction"] == 0.75
-    assert sum(summary["pools"]["synth"]["abs_yaw"].values()) == 6
-    assert len(histograms.axes) == 6
-    histograms.savefig(tmp_path / "h.png")
-    preview.savefig(tmp_path / "p.png")
-    assert (tmp_path / "h.png").stat().st_size > 10_000 and (tmp_path / "p.png").stat().st_size > 10_000
-
-
 def test_limit_spreads_over_the_sorted_photos(pool, teacher):
     root, _ = pool
-    _, report = pseudolabel_pools(_config(root, limit=4), teacher, progress=False)
+    _, report = pseudolabel_pools(pool_config(root, limit=4), teacher, progress=False)
     assert report.file.tolist() == ["broken/corrupt.jpg", "person0/head0.jpg", "person0/head4.jpg",
                                     "person1/head3.jpg"]
-
-
-def test_subject_rules():
-    assert PoolConfig("lfw", "parent").subject_of("Ann_Smith/Ann_Smith_0001.jpg") == "Ann_Smith"
-    assert PoolConfig("utk", "stem").subject_of("25_1_0_2017.jpg.chip.jpg") == "25_1_0_2017.jpg.chip"
-    by_group = PoolConfig("x", r"^(\d+)_")
-    assert by_group.subject_of("25_1_0.jpg") == "25" and by_group.subject_of("nope.jpg") is None
-    assert PoolConfig("x", r"[a-z]+").subject_of("12/abc.jpg") == "abc"
 
 
 def test_no_pools_and_missing_folders_are_errors(tmp_path):
     with pytest.raises(ConfigError, match="no pools configured"):
         pseudolabel_pools({"pools": {}})  # the pipeline node skips the call instead
     with pytest.raises(DatasetError, match="is not a directory"):
-        pseudolabel_pools(_config(tmp_path / "missing"))
+        pseudolabel_pools(pool_config(tmp_path / "missing"))
     with pytest.raises(DatasetError, match=r"no file matches pattern '\*\*/\*.jpg'"):
-        pseudolabel_pools(_config(tmp_path))
-
-
-def test_config_defaults():
-    config = PseudolabelConfig.from_dict({"pools": {"lfw": {"root": "data/lfw", "subject": "parent"}},
-                                          "thresholds": {"min_face_px": 32}})
-    assert config.pools["lfw"] == PoolConfig(Path("data/lfw"), "parent", "**/*.jpg")
-    assert config.image_size == 128 and config.margin == 0.25 and config.max_faces_per_image == 1
-    assert config.thresholds.min_face_px == 32.0 and config.thresholds.max_abs_yaw == 99.0
-    assert config.limit is None and config.workers is None and config.threads == 1
-
-
-@pytest.mark.parametrize(
-    "raw, message",
-    [
-        ({"pools": {}, "size": 128}, r"pseudolabel: unknown keys \['size'\]"),
-        ({"pools": {}, "thresholds": {"min_score": 0.5}}, r"thresholds: unknown keys \['min_score'\]"),
-        ({"pools": {"a": {"root": "x", "subject": "stem", "glob": "*"}}}, "pools.a: unknown keys"),
-        ({"pools": {"a": {"root": "x"}}}, "pseudolabel.pools.a.subject: required"),
-        ({"pools": {"a": {"subject": "stem"}}}, "pseudolabel.pools.a.root: required"),
-        ({"pools": {"a": {"root": "x", "subject": "(unclosed"}}}, "pools.a.subject: .* not one of"),
-        ({"pools": {"a": {"root": "x", "subject": "stem", "pattern": 3}}}, "pseudolabel.pools.a.pattern"),
-        ({"pools": {"my pool": {"root": "x", "subject": "stem"}}}, "pool name 'my pool'"),
-        ({"pools": ["lfw"]}, "pseudolabel.pools: expected a mapping"),
-        ({"pools": {}, "image_size": "big"}, "pseudolabel.image_size: expected an integer"),
-        ({"pools": {}, "image_size": 8}, r"pseudolabel.image_size: 8 is outside \[16, 1024\]"),
-        ({"pools": {}, "workers": True}, "pseudolabel.workers: expected an integer"),
-        ({"pools": {}, "limit": 0}, "pseudolabel.limit: 0 is outside"),
-        ({"pools": {}, "thresholds": {"min_presence": 1.5}}, "pseudolabel.thresholds.min_presence: 1.5"),
-        ({"pools": {}, "thresholds": {"min_detector_score": 0}}, r"score: 0 is outside \(0, 1\]"),
-        ({"pools": {}, "thresholds": {"max_residual": float("nan")}}, "max_residual: expected a number"),
-    ],
-)
-def test_config_errors_name_the_key(raw, message):
-    with pytest.raises(ConfigError, match=message):
-        PseudolabelConfig.from_dict(raw)
+        pseudolabel_pools(pool_config(tmp_path))
