@@ -104,6 +104,7 @@ def test_point_labels_do_not_overlap_in_a_crowded_corner():
     ax.scatter(xs, ys)
     ax.set_xscale("log")
     label_points(ax, xs, ys, names)
+    fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]  # the text, without its leader line
     frame = ax.get_window_extent(renderer)
