@@ -37,7 +37,7 @@ def test_same_seed_same_mix(sources):
 @pytest.mark.parametrize("ratios, size, match", [
     ({"nope": 1.0}, 10, "mix.ratios: unknown sources"),
     ({"synthetic": -1}, 10, "mix.ratios.synthetic: expected a number >= 0, got -1.0"),
-    ({"synthetic": float("nan")}, 10, "mix.ratios.synthetic: expected a number >= 0, got nan"),
+    ({"synthetic": float("nan")}, 10, "mix.ratios.synthetic: expected a number, got nan"),
     ({"synthetic": True}, 10, "mix.ratios.synthetic: expected a number, got True"),
     ({"synthetic": 1}, 0, r"mix.size: 0 is outside \[1, inf\]"),
     ({"synthetic": 1}, 2.5, "mix.size: expected null or an integer, got 2.5"),
