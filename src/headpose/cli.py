@@ -143,8 +143,8 @@ def render_evaluate(r: dict) -> list[str]:
 def cmd_benchmark(args: argparse.Namespace) -> dict:
     import numpy as np
 
-    from headpose.deploy.benchmark import measure_latency, measure_throughput
     from headpose.deploy.runtime import load_model
+    from headpose.timing import measure_latency, measure_throughput
 
     model = load_model(_not_teacher(args.model, "benchmark"), threads=args.threads)
     size = model.input_size

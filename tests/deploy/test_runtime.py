@@ -11,7 +11,7 @@ import pytest
 import headpose.deploy.runtime as runtime
 from headpose.cli import main
 from headpose.data.preprocess import to_model_input
-from headpose.deploy.registry import Gates, register_candidate
+from headpose.deploy.mlflow_registry import Gates, register_candidate
 from headpose.deploy.runtime import (
     PRETRAINED_ONNX,
     find_project_root,

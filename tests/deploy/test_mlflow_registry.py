@@ -13,8 +13,7 @@ from mlflow import MlflowClient
 
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.pyfunc import encode_image
-from headpose.deploy.registry import (Gates, choose_candidate, data_version, lineage_tags, promotion_decision,
-                                      register_candidate)
+from headpose.deploy.mlflow_registry import Gates, choose_candidate, promotion_decision, register_candidate
 from headpose.deploy.runtime import load_model, onnx_predictor, resolve_model_uri
 from headpose.errors import ConfigError, HeadposeError
 
@@ -155,18 +154,6 @@ def test_candidate_is_the_shipped_artifact_else_best_mae_times_latency():
     assert choose_candidate(rows, preferred="unknown")[0]["name"] == "small"
 
 
-def test_data_version_comes_from_dvc_lock_else_git_else_unknown(tmp_path):
-    assert data_version(tmp_path) == "unknown"
-    (tmp_path / "dvc.lock").write_text(
-        "schema: '2.0'\nstages:\n  data:\n    cmd: kedro run --pipelines data\n    outs:\n"
-        "    - path: data/05_model_input/train\n      md5: aaa.dir\n"
-        "    - path: data/05_model_input/test\n      md5: 3f2c.dir\n")
-    assert data_version(tmp_path) == "dvc:3f2c.dir"
-    tags = lineage_tags(tmp_path, {"train": "data/05_model_input/train", "real_test": "data/05_model_input/real_test"})
-    assert tags == {"data.train": "dvc:aaa.dir", "data.real_test": "data/05_model_input/real_test: not in dvc.lock",
-                    "git_commit": "unknown"}
-
-
 def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts, capsys):
     from headpose.cli import main
 
@@ -179,8 +166,6 @@ def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts,
 
 
 def test_auto_metric_compares_real_mae_where_the_candidate_has_it():
-    from headpose.deploy.registry import Gates
-
     gates = Gates.from_dict({"mae_metric": "auto"})
     assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": 10.0}).mae_metric == "mae_real"
     assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": None}).mae_metric == "mae_synthetic"
@@ -225,7 +210,7 @@ def test_a_copied_model_folder_loads_and_predicts_in_a_fresh_process(mlflow_regi
 _REGISTER = """
 import sys
 import mlflow
-from headpose.deploy.registry import Gates, register_candidate
+from headpose.deploy.mlflow_registry import Gates, register_candidate
 mlflow.set_experiment("headpose-test")
 row = {"name": sys.argv[1], "mae_synthetic": float(sys.argv[2]), "mae_real": None, "p50_ms": 1.0}
 print(register_candidate(row, sys.argv[3], None, Gates(mae_tolerance_deg=0.1), "dvc:1")["alias"])
