@@ -60,7 +60,8 @@ def faceset_metrics(predict: Predictor, faceset: FaceSet | None, input_size: int
 
 
 def faceset_mae(predict: Predictor, faceset: FaceSet | None, input_size: int) -> float | None:
-    """Mean Euler MAE of ``predict`` on ``faceset``; ``None`` for a missing or empty set (e.g. no real set configured)."""
+    """Mean Euler MAE of ``predict`` on ``faceset``; ``None`` for a missing or empty set (e.g. no real
+    set configured). The one MAE of the project: every stage that compares models calls this."""
     metrics = faceset_metrics(predict, faceset, input_size)
     return None if metrics is None else metrics["mae"]
 
@@ -179,7 +180,8 @@ def latency_vs_mae_figure(rows: Mapping[str, Mapping[str, Any]], latency_key: st
     row field (e.g. the backend) that picks each point's marker and the legend."""
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
-    markers = dict(zip(sorted({str(r.get(marker_key)) for r in rows.values()}), "os^Dvx<>")) if marker_key else {}
+    groups = sorted({str(r.get(marker_key)) for r in rows.values()}) if marker_key else []
+    markers = dict(zip(groups, "os^Dvx<>"))
     for name, row in rows.items():
         special = name == highlight
         ax.scatter(row[latency_key], row[mae_key], s=60 if special else 35, zorder=3,

@@ -37,10 +37,10 @@ def section_types() -> dict[str, type]:
     from headpose.synth.profiling import ProfileConfig
     from headpose.training.config import TrainConfig
 
-    return {"synth": SynthConfig, "augment": AugmentConfig, "split": SplitConfig, "calibration": CalibrationConfig,
-            "pseudolabel": PseudolabelConfig, "profile": ProfileConfig, "train": TrainConfig, "prune": PruneConfig,
-            "distill": DistillConfig, "quantize": QuantizeConfig, "export": ExportConfig, "benchmark": BenchmarkConfig,
-            "register": RegisterConfig, "build": BuildConfig}
+    return {"synth": SynthConfig, "augment": AugmentConfig, "split": SplitConfig,
+            "calibration": CalibrationConfig, "pseudolabel": PseudolabelConfig, "profile": ProfileConfig,
+            "train": TrainConfig, "prune": PruneConfig, "distill": DistillConfig, "quantize": QuantizeConfig,
+            "export": ExportConfig, "benchmark": BenchmarkConfig, "register": RegisterConfig, "build": BuildConfig}
 
 
 def _parse_section(kind: type, section: str, params: Mapping[str, Any]) -> object:

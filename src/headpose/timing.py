@@ -32,7 +32,8 @@ def latency_ms(seconds: list[float]) -> dict[str, float]:
             "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean())}
 
 
-def measure_latency(predict: Callable[[Any], object], batch: Any, warmup: int, repeats: int) -> dict[str, float]:
+def measure_latency(predict: Callable[[Any], object], batch: Any, warmup: int,
+                    repeats: int) -> dict[str, float]:
     """Percentiles of the wall time of ``predict(batch)`` over ``repeats`` calls after ``warmup`` calls."""
     return latency_ms(time_calls(lambda: predict(batch), repeats, warmup))
 

@@ -13,7 +13,9 @@ from mlflow import MlflowClient
 
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.pyfunc import encode_image
-from headpose.deploy.mlflow_registry import Gates, choose_candidate, promotion_decision, register_candidate
+from headpose.deploy.artifacts import ExportConfig
+from headpose.deploy.mlflow_registry import (Gates, candidate_checkpoint, choose_candidate, promotion_decision,
+                                             register_candidate, shipped_row_name)
 from headpose.deploy.runtime import load_model, onnx_predictor, resolve_model_uri
 from headpose.errors import ConfigError, HeadposeError
 
@@ -152,6 +154,35 @@ def test_candidate_is_the_shipped_artifact_else_best_mae_times_latency():
     assert choose_candidate(rows)[0]["name"] == "small"
     assert choose_candidate(rows, preferred="big")[0]["name"] == "big"
     assert choose_candidate(rows, preferred="unknown")[0]["name"] == "small"
+
+
+EXPORT = ExportConfig.from_dict({"models": [
+    {"name": "student", "dataset": "student_model"},
+    {"name": "student_int8_qat", "dataset": "student_int8_qat_onnx", "kind": "onnx", "precision": "int8",
+     "source": "student"}]})
+
+
+def test_the_shipping_decision_names_its_benchmark_row_by_name_or_catalog_entry():
+    assert shipped_row_name({"ships": "student", "dataset": "student_model"}, EXPORT) == "student_onnx"
+    assert shipped_row_name({"ships": "x", "dataset": "student_int8_qat_onnx"}, EXPORT) == "student_int8_qat_onnx"
+    assert shipped_row_name({"ships": "unknown"}, EXPORT) is None and shipped_row_name(None, EXPORT) is None
+
+
+def test_the_checkpoint_registered_beside_an_onnx_must_hold_its_weights(tiny_artifacts):
+    import copy
+
+    import torch
+
+    from headpose.training.checkpoint import Checkpoint
+
+    candidate = {"name": "student_onnx", "source": "student_pytorch", "path": str(tiny_artifacts.onnx_path)}
+    exported = tiny_artifacts.checkpoint
+    assert candidate_checkpoint(candidate, EXPORT, {"student_model": exported}) is exported
+    other = Checkpoint(copy.deepcopy(exported.model), dict(exported.meta))
+    with torch.no_grad():
+        next(other.model.parameters()).add_(1.0)
+    assert candidate_checkpoint(candidate, EXPORT, {"student_model": other}) is None  # trained past it (QAT)
+    assert candidate_checkpoint({**candidate, "source": None}, EXPORT, {"student_model": other}) is None
 
 
 def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts, capsys):

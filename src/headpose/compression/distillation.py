@@ -59,8 +59,8 @@ class DistillConfig(Config, section="distill"):
         if not self.temperature > 0:
             raise self.problem("temperature", f"must be > 0, got {self.temperature}")
         if self.scratch_baseline not in self.students:
-            raise self.problem("scratch_baseline", f"{self.scratch_baseline!r} is not a key of distill.students "
-                                                   f"({sorted(self.students)})")
+            raise self.problem("scratch_baseline",
+                               f"{self.scratch_baseline!r} is not a key of distill.students ({sorted(self.students)})")
 
     def teacher_checkpoint(self, teacher: Checkpoint, pruned: Checkpoint) -> Checkpoint:
         """The checkpoint that ``teacher`` names."""
@@ -71,8 +71,9 @@ class DistillConfig(Config, section="distill"):
         if key not in self.students:
             raise self.problem("students", f"has no {key!r}; known students: {sorted(self.students)}")
         input_size = self.input_size or int(teacher_meta["input_size"])
-        return inherit_recipe(teacher_meta, self.train, self.student_train.get(key), model=dict(self.students[key]),
-                              input_size=input_size, init_from=self.init_from.get(key))  # never the teacher's start
+        # init_from: the student's own start, never the teacher's
+        return inherit_recipe(teacher_meta, self.train, self.student_train.get(key),
+                              model=dict(self.students[key]), input_size=input_size, init_from=self.init_from.get(key))
 
 
 class DistillationObjective:
@@ -135,8 +136,8 @@ def set_bn_momentum(model: nn.Module, momentum: float | None) -> nn.Module:
     return model
 
 
-def distill_student(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet, real_test: FaceSet | None,
-                    config: DistillConfig, key: str) -> tuple[Checkpoint, dict[str, list[dict[str, float]]]]:
+def distill_student(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet,
+                    real_test: FaceSet | None, config: DistillConfig, key: str) -> tuple[Checkpoint, dict[str, list[dict[str, float]]]]:
     """Student ``key`` trained from ``teacher`` (the one ``config.teacher`` names) and its training
     history; GateError if its test MAE (or real MAE, when a real set is given) falls too far behind."""
     train_config = config.student_train_config(key, teacher.meta)
@@ -148,7 +149,8 @@ def distill_student(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: Fac
     for name, model, size in (("student", result.model, train_config.input_size),
                               ("teacher", teacher.model, teacher.input_size)):
         predict = torch_predictor(model)
-        rows[name] = {"mae": faceset_mae(predict, test, size), "mae_real": faceset_mae(predict, real_test, size)}
+        rows[name] = {"mae": faceset_mae(predict, test, size),
+                      "mae_real": faceset_mae(predict, real_test, size)}
     gates = check_drops(f"distill.{key}", rows["teacher"], rows["student"], config.max_drop_deg)
     log.info("student %s distilled from %s: test MAE %.3f (teacher %.3f), real MAE %s (teacher %s)", key,
              config.teacher, rows["student"]["mae"], rows["teacher"]["mae"], rows["student"]["mae_real"],

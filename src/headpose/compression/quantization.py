@@ -263,16 +263,17 @@ def count_qdq(model: onnx.ModelProto) -> dict[str, int]:
     return {"QuantizeLinear": ops.count("QuantizeLinear"), "DequantizeLinear": ops.count("DequantizeLinear")}
 
 
-def ptq_variants(fp32: onnx.ModelProto, calibration: FaceSet, val: FaceSet, input_size: int, config: PTQConfig,
-                 names: tuple[str, ...]) -> tuple[list[onnx.ModelProto], dict[str, Any]]:
+def ptq_variants(fp32: onnx.ModelProto, calibration: FaceSet, val: FaceSet, input_size: int,
+                 config: PTQConfig, names: tuple[str, ...]) -> tuple[list[onnx.ModelProto], dict[str, Any]]:
     """:func:`ptq_within_budget` for each variant in ``names`` (all of ``config.variants``, no more, no
     less): the models in that order and the reports by variant, each with its Q/DQ counts."""
     if set(names) != set(config.variants):
-        raise ConfigError(f"quantize.ptq.variants: the pipeline writes one INT8 model for each of {list(names)}; "
-                          f"configured are {sorted(config.variants)}")
+        raise ConfigError(f"quantize.ptq.variants: the pipeline writes one INT8 model for each of "
+                          f"{list(names)}; configured are {sorted(config.variants)}")
     models, report = [], {}
     for name in names:
-        model, report[name] = ptq_within_budget(fp32, calibration, val, input_size, config.variants[name], config)
+        variant = config.variants[name]
+        model, report[name] = ptq_within_budget(fp32, calibration, val, input_size, variant, config)
         report[name]["qdq"] = count_qdq(model)
         models.append(model)
     return models, report

@@ -73,7 +73,8 @@ def _row(candidate: Candidate, path: Path, footprint: dict[str, Any], test: Face
 
 
 def measure_candidates(candidates: list[Candidate], checkpoints: dict[str, Checkpoint], test: FaceSet,
-                       real_test: FaceSet | None, latency: InterleavedLatencyConfig) -> dict[str, dict[str, Any]]:
+                       real_test: FaceSet | None,
+                       latency: InterleavedLatencyConfig) -> dict[str, dict[str, Any]]:
     """One row per candidate: footprint, size, test (and real) accuracy, median and p99 latency."""
     footprints = {s: {"input_size": checkpoints[s].input_size, "params": count_params(checkpoints[s].model),
                       "macs": count_macs(checkpoints[s].model, checkpoints[s].input_size)}
@@ -119,7 +120,8 @@ def shipping_figure(rows: dict[str, dict[str, Any]], ships: str) -> Figure:
     return latency_vs_mae_figure(rows, "latency_ms", "mae", "ONNX Runtime CPU: FP32 vs INT8", highlight=ships)
 
 
-def shipping_metrics(rows: dict[str, dict[str, Any]], decision: dict[str, Any]) -> dict[str, dict[str, float]]:
+def shipping_metrics(rows: dict[str, dict[str, Any]],
+                     decision: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Every row's numbers (but its input size) and ``ships_int8``, as kedro-mlflow metrics."""
     figures = {n: {k: v for k, v in r.items() if k != "input_size"} for n, r in rows.items()}
     return as_mlflow_metrics({**figures, "ships_int8": float(decision["precision"] == "int8")})
@@ -170,7 +172,8 @@ def choose_shipping(
             continue
         parent = by_name.get(c.get("parent"))
         if parent is None:
-            raise ConfigError(f"INT8 candidate {c['name']!r} names no known FP32 parent ({c.get('parent')!r})")
+            raise ConfigError(
+                f"INT8 candidate {c['name']!r} names no known FP32 parent ({c.get('parent')!r})")
         verdicts.append(_verdict(c, parent, reference, max_drop_deg, min_speedup, metric))
     eligible = [v for v in verdicts if v["eligible"]]
     if eligible:
@@ -185,7 +188,7 @@ def choose_shipping(
         why = "; ".join(f"{v['name']}: {' and '.join(v['reasons'])}" for v in verdicts) or "no INT8 candidate"
         reason = f"INT8 does not pay, shipping FP32 {reference['name']}: {why}"
     return {
-        "ships": ship["name"], "precision": ship["precision"], "mae": ship["mae"], "mae_real": ship.get("mae_real"),
-        "latency_ms": ship["latency_ms"], "reason": reason, "reference": reference["name"], "metric": metric,
+        "ships": ship["name"], "precision": ship["precision"], "mae": ship["mae"],
+        "mae_real": ship.get("mae_real"), "latency_ms": ship["latency_ms"], "reason": reason, "reference": reference["name"], "metric": metric,
         "max_drop_deg": max_drop_deg, "min_speedup": min_speedup, "int8_verdicts": verdicts,
     }

@@ -29,7 +29,7 @@ class ArtifactSpec(Config, section="export.models"):
     def check(self) -> None:
         for key in ("name", "dataset"):
             if not getattr(self, key):
-                raise self.problem(key, "required: every artifact needs a name and its catalog entry (dataset)")
+                raise self.problem(key, "required: every artifact needs a name and its catalog entry")
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ ROW_FIELDS = ("name", "backend", "precision", "path", "source", "input_size", "t
 
 @dataclass(frozen=True)
 class BenchmarkSettings(Config, section="benchmark.settings"):
-    threads: int = knob(1, lo=1)                       # intra-op threads while timing (1: the per-core figure)
-    eval_threads: int | None = knob(None, lo=1)        # threads while measuring accuracy (None: library default)
+    threads: int = knob(1, lo=1)                  # intra-op threads while timing (1: the per-core figure)
+    eval_threads: int | None = knob(None, lo=1)   # threads while measuring accuracy (None: library default)
     warmup: int = knob(5, lo=0)
     repeats: int = knob(50, lo=1)                      # timed batch-1 calls for the latency percentiles
     batch_sizes: tuple[int, ...] = knob((1, 8, 32, 128), lo=1)
@@ -169,6 +169,8 @@ def benchmark_figure(rows: list[dict[str, Any]], title: str = "latency vs accura
 def mlflow_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     """kedro-mlflow metrics ``<row>.<metric>`` for every measured number (the catalog adds a prefix)."""
     keys = ("p50_ms", "p90_ms", "p99_ms", "mae_synthetic", "mae_real", "size_bytes", "params", "macs")
-    return as_mlflow_metrics({row["name"]: {**{k: row.get(k) for k in keys},
-                                            **{f"throughput_b{b}": v for b, v in (row.get("throughput") or {}).items()}}
-                              for row in rows})
+    figures = {}
+    for row in rows:
+        throughput = {f"throughput_b{b}": v for b, v in (row.get("throughput") or {}).items()}
+        figures[row["name"]] = {**{k: row.get(k) for k in keys}, **throughput}
+    return as_mlflow_metrics(figures)

@@ -32,7 +32,7 @@ MAE_METRICS = ("mae_synthetic", "mae_real", "auto")
 @dataclass(frozen=True)
 class Gates(Config, section="register.gates"):
     mae_tolerance_deg: float = knob(0.0, lo=0.0)  # candidate MAE may exceed the champion's by this much
-    latency_budget_ms: float = knob(5.0, lo=0.0)  # candidate latency (``latency_metric``) must not exceed this
+    latency_budget_ms: float = knob(5.0, lo=0.0)  # candidate ``latency_metric`` must not exceed this
     latency_metric: str = "p50_ms"
     mae_metric: str = knob("mae_synthetic", choices=MAE_METRICS)  # auto: mae_real where the candidate has it
 
@@ -240,7 +240,7 @@ def choose_candidate(rows: list[dict[str, Any]], preferred: str | None = None,
 
 
 def shipped_row_name(shipping: dict[str, Any] | None, export: ExportConfig) -> str | None:
-    """The benchmark row of the artifact the shipping decision names (``ships``, or its catalog ``dataset``)."""
+    """The benchmark row of the artifact the shipping decision names (``ships`` or its ``dataset``)."""
     from headpose.deploy.runnables import row_name
 
     for spec in export.models if shipping else ():

@@ -128,14 +128,15 @@ def check_parity(
     return report
 
 
-def check_proto_parity(model: nn.Module, proto: onnx.ModelProto, batch: np.ndarray, tol_deg: float) -> dict[str, float]:
+def check_proto_parity(model: nn.Module, proto: onnx.ModelProto, batch: np.ndarray,
+                       tol_deg: float) -> dict[str, float]:
     """:func:`check_parity` of an in-memory ONNX model (written to a temporary file for ONNX Runtime)."""
     with tempfile.TemporaryDirectory(prefix="headpose-parity-") as tmp:
         return check_parity(model, save_onnx(proto, Path(tmp) / "model.onnx"), batch, tol_deg)
 
 
-def _export_artifact(spec: ArtifactSpec, value: Any, upstream_onnx: onnx.ModelProto | None, images: np.ndarray,
-                     config: ExportConfig, path: Path) -> dict[str, Any]:
+def _export_artifact(spec: ArtifactSpec, value: Any, upstream_onnx: onnx.ModelProto | None,
+                     images: np.ndarray, config: ExportConfig, path: Path) -> dict[str, Any]:
     entry = {"dataset": spec.dataset, "kind": spec.kind, "precision": spec.precision, "source": spec.source}
     if spec.kind == "checkpoint":
         if upstream_onnx is not None:  # exported upstream: reuse it, still parity-checked here
@@ -167,8 +168,9 @@ def export_set(present: list[tuple[ArtifactSpec, Any]], upstream: Mapping[str, A
         for spec, value in present:
             path = Path(tmp) / f"{spec.name}.onnx"
             entry = _export_artifact(spec, value, upstream.get(spec.onnx), images, config, path)
-            files[path.name] = path.read_bytes()
-            entry.update(size_bytes=len(files[path.name]), sha256=hashlib.sha256(files[path.name]).hexdigest())
+            files[path.name] = content = path.read_bytes()
+            entry.update(size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest())
             models[spec.name] = entry
-            log.info("ONNX %s (%s, %s) ready: parity %s", spec.name, spec.dataset, spec.precision, entry["parity"])
+            log.info("ONNX %s (%s, %s) ready: parity %s", spec.name, spec.dataset, spec.precision,
+                     entry["parity"])
     return files, models

@@ -130,13 +130,15 @@ def _onnx_runnables(onnx_models: dict[str, Path], onnx_report: dict[str, Any], e
     runnables = []
     for name, entry in onnx_report["models"].items():
         if name not in onnx_models:
-            raise DatasetError(f"onnx_models has no {name}.onnx although the export report lists it; rerun export")
+            raise DatasetError(f"onnx_models has no {name}.onnx although the export report lists it; "
+                               "rerun export")
         runnables.append(onnx_runnable(row_name(name, "onnxruntime"), onnx_models[name], entry["precision"],
                                        threads, source=pytorch.get(entry["source"])))
     for item in onnx_report["missing"]:
         spec = export.spec(item["name"])
         backend = BACKEND_OF_KIND[spec.kind]
-        runnables.append(Runnable(row_name(spec.name, backend), backend, spec.precision, None, skipped=item["reason"]))
+        runnables.append(Runnable(row_name(spec.name, backend), backend, spec.precision, None,
+                                  skipped=item["reason"]))
     return runnables
 
 
@@ -154,10 +156,12 @@ def collect_runnables(checkpoints: dict[str, Any], onnx_models: dict[str, Path],
     exported = onnx_report["models"]
     for name, status in build_report["engines"].items():
         source = pytorch.get(exported.get(status["onnx"], {}).get("source"))
-        runnables.append(tensorrt_runnable(row_name(name, "tensorrt"), engines.get(name),
-                                           onnx_models.get(status["onnx"]), status["precision"], status, source))
+        onnx_path = onnx_models.get(status["onnx"])
+        runnables.append(tensorrt_runnable(row_name(name, "tensorrt"), engines.get(name), onnx_path,
+                                           status["precision"], status, source))
     cuda = benchmark.cuda
     for name in (n for n in cuda.models if n in loaded):
         runnables.append(cuda_runnable(row_name(f"{name}_{cuda.precision}", "pytorch-cuda"), loaded[name],
-                                       cuda.precision, cuda.streams, cuda.compile, cuda.cuda_graphs, pytorch[name]))
+                                       cuda.precision, cuda.streams, cuda.compile, cuda.cuda_graphs,
+                                       pytorch[name]))
     return runnables

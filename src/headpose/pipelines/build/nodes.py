@@ -9,7 +9,8 @@ from typing import Any
 from headpose.deploy.tensorrt_build import BuildConfig, build_or_skip, metadata_path
 
 
-def build_engines(onnx_models: dict[str, Path], build: BuildConfig) -> tuple[dict[str, bytes], dict[str, Any]]:
+def build_engines(onnx_models: dict[str, Path],
+                  build: BuildConfig) -> tuple[dict[str, bytes], dict[str, Any]]:
     """``{<engine>.engine: bytes, <engine>.engine.json: bytes}`` and a report with one entry per engine.
 
     Each entry is ``{"status": "built", ...metadata}`` or ``{"status": "skipped", "reason": ...}``

@@ -78,7 +78,7 @@ def describe_splits(train: FaceSet, val: FaceSet, test: FaceSet, calibration: Fa
     figures = {}
     for name, s in splits.items():
         abs_max = np.abs(s.angles).max(axis=0) if len(s) else np.zeros(3)
-        figures[name] = {"n": len(s), **{f"max_abs_{axis}": v for axis, v in zip(("yaw", "pitch", "roll"), abs_max)}}
+        figures[name] = {"n": len(s), **{f"max_abs_{a}": v for a, v in zip(("yaw", "pitch", "roll"), abs_max)}}
     return as_mlflow_metrics(figures), angle_histograms({name: s.angles for name, s in splits.items()})
 
 

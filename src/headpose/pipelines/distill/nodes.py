@@ -34,7 +34,8 @@ def compare_students(teacher_model: Checkpoint, pruned_model: Checkpoint, test: 
                      distill: DistillConfig, **students: Checkpoint) -> tuple[dict, dict, Figure]:
     """Teacher, pruned teacher and every student on the same test sets: params, MACs, PyTorch latency, MAE."""
     models = {"teacher": teacher_model, "pruned": pruned_model, **students}
-    rows = {name: profile_model(c.model, c.input_size, test, distill.latency, real_test) for name, c in models.items()}
+    rows = {name: profile_model(c.model, c.input_size, test, distill.latency, real_test)
+            for name, c in models.items()}
     report = {"teacher_source": distill.teacher, "models": rows,
               "specs": {name: dict(c.model.spec) for name, c in models.items()},
               "distill": {k: v for k, v in asdict(distill).items() if k in REPORTED}}

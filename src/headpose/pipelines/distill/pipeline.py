@@ -13,6 +13,6 @@ def create_pipeline(**kwargs) -> Pipeline:
     inputs = {"teacher_model": "teacher_model", "pruned_model": "pruned_model", "test": "test_faces",
               "real_test": "real_test_faces", "distill": "params:distill",
               **{key: checkpoint(key) for key in STUDENTS}}
-    nodes.append(Node(compare_students, inputs, ["distill_metrics", "distill_report", "distill_latency_vs_mae_plot"],
-                      name="compare_students"))
+    outputs = ["distill_metrics", "distill_report", "distill_latency_vs_mae_plot"]
+    nodes.append(Node(compare_students, inputs, outputs, name="compare_students"))
     return Pipeline(nodes)

@@ -19,7 +19,8 @@ def prune_teacher(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceS
     configured) drops more than ``max_drop_deg``."""
     pruned, report = prune_checkpoint(teacher, train, val, test, real_test, prune)
     summary = {k: report[k] for k in ("macs_ratio", "params_ratio", "torch_speedup", "mae_drop_deg")}
-    metrics = as_mlflow_metrics({"teacher": report["teacher"], "pruned": report["pruned"], "summary": summary})
+    metrics = as_mlflow_metrics({"teacher": report["teacher"], "pruned": report["pruned"],
+                                 "summary": summary})
     metrics.update({f"step.{k}": [{"value": s[k], "step": int(s["step"])} for s in report["steps"]]
                     for k in STEP_METRICS})
     return pruned, metrics, report, channels_figure(teacher.model, pruned.model)

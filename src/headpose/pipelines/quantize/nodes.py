@@ -31,23 +31,24 @@ def export_fp32(student: Checkpoint, test: FaceSet, quantize: QuantizeConfig) ->
 
 def quantize_ptq(fp32: onnx.ModelProto, student: Checkpoint, calibration: FaceSet, val: FaceSet,
                  quantize: QuantizeConfig) -> tuple[onnx.ModelProto | dict, ...]:
-    """Static INT8 (Q/DQ) of the FP32 ONNX, one model per variant of PTQ_VARIANTS, sensitive units in float."""
+    """Static INT8 (Q/DQ) of the FP32 ONNX, one model per PTQ variant, sensitive units kept in float."""
     models, report = ptq_variants(fp32, calibration, val, student.input_size, quantize.ptq, PTQ_VARIANTS)
     return (*models, report)
 
 
 def quantize_qat(student: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet,
                  quantize: QuantizeConfig) -> tuple[onnx.ModelProto, dict]:
-    """Quantisation-aware fine-tune of the student (its recipe, ``quantize.qat.train`` on top), as Q/DQ ONNX."""
+    """Quantisation-aware fine-tune of the student (its recipe under ``quantize.qat.train``), as Q/DQ ONNX."""
     train_config = inherit_recipe(student.meta, quantize.qat.train, input_size=student.input_size)
     converted, result = quantization_aware_finetune(student.model, train, val, train_config, quantize.qat)
     proto = to_onnx_proto(converted, student.input_size, quantize.opset, quantize.simplify)
     # Reported, not gated: ONNX Runtime's fused integer kernels round differently from PyTorch's
     # reference quantize/dequantize ops. The gate is the ONNX Runtime test MAE in the shipping decision.
     batch = to_model_input(test.images[: quantize.parity_images], student.input_size)
+    parity = check_proto_parity(converted, proto, batch, math.inf)
     report = {"best_val_mae": result.best_val_mae, "best_epoch": result.best_epoch, "seconds": result.seconds,
-              "history": result.history, "ort_vs_pytorch": check_proto_parity(converted, proto, batch, math.inf),
-              "qdq": count_qdq(proto), "config": asdict(quantize.qat)}
+              "history": result.history, "ort_vs_pytorch": parity, "qdq": count_qdq(proto),
+              "config": asdict(quantize.qat)}
     return proto, report
 
 

@@ -8,8 +8,8 @@ from typing import Any
 from headpose.data.faceset import FaceSet
 from headpose.deploy.artifacts import ExportConfig
 from headpose.deploy.lineage import data_version, lineage_tags
-from headpose.deploy.mlflow_registry import (RegisterConfig, candidate_checkpoint, choose_candidate, register_candidate,
-                                             shipped_row_name)
+from headpose.deploy.mlflow_registry import (RegisterConfig, candidate_checkpoint, choose_candidate,
+                                             register_candidate, shipped_row_name)
 from headpose.deploy.runtime import load_model
 from headpose.evaluation import faceset_mae
 from headpose.pipelines.artifacts import SHIPPING_DECISION
@@ -33,8 +33,9 @@ def register_model(rows: list[dict[str, Any]], test: FaceSet, real_test: FaceSet
         model = load_model(model_uri, threads=None)
         return faceset_mae(model.predict, gate_set, model.input_size)
 
+    version = data_version(Path.cwd(), register.data_version_path)
     result = register_candidate(
-        candidate, Path(candidate["path"]), checkpoint, gates, data_version(Path.cwd(), register.data_version_path),
-        register.model_name, remeasure=remeasure if register.remeasure_champion else None,
-        example_image=test.images[0], extra_tags=lineage_tags(Path.cwd(), register.lineage))
+        candidate, Path(candidate["path"]), checkpoint, gates, version, register.model_name,
+        remeasure=remeasure if register.remeasure_champion else None, example_image=test.images[0],
+        extra_tags=lineage_tags(Path.cwd(), register.lineage))
     return {**result, "candidate_reason": why, "shipping_decision": shipping}
