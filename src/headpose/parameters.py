@@ -40,7 +40,8 @@ def section_types() -> dict[str, type]:
     return {"synth": SynthConfig, "augment": AugmentConfig, "split": SplitConfig,
             "calibration": CalibrationConfig, "pseudolabel": PseudolabelConfig, "profile": ProfileConfig,
             "train": TrainConfig, "prune": PruneConfig, "distill": DistillConfig, "quantize": QuantizeConfig,
-            "export": ExportConfig, "benchmark": BenchmarkConfig, "register": RegisterConfig, "build": BuildConfig}
+            "export": ExportConfig, "benchmark": BenchmarkConfig, "register": RegisterConfig,
+            "build": BuildConfig}
 
 
 def _parse_section(kind: type, section: str, params: Mapping[str, Any]) -> object:

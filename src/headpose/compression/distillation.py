@@ -59,8 +59,9 @@ class DistillConfig(Config, section="distill"):
         if not self.temperature > 0:
             raise self.problem("temperature", f"must be > 0, got {self.temperature}")
         if self.scratch_baseline not in self.students:
+            known = sorted(self.students)
             raise self.problem("scratch_baseline",
-                               f"{self.scratch_baseline!r} is not a key of distill.students ({sorted(self.students)})")
+                               f"{self.scratch_baseline!r} is not a key of distill.students ({known})")
 
     def teacher_checkpoint(self, teacher: Checkpoint, pruned: Checkpoint) -> Checkpoint:
         """The checkpoint that ``teacher`` names."""
@@ -72,8 +73,9 @@ class DistillConfig(Config, section="distill"):
             raise self.problem("students", f"has no {key!r}; known students: {sorted(self.students)}")
         input_size = self.input_size or int(teacher_meta["input_size"])
         # init_from: the student's own start, never the teacher's
-        return inherit_recipe(teacher_meta, self.train, self.student_train.get(key),
-                              model=dict(self.students[key]), input_size=input_size, init_from=self.init_from.get(key))
+        overrides = (self.train, self.student_train.get(key))
+        return inherit_recipe(teacher_meta, *overrides, model=dict(self.students[key]), input_size=input_size,
+                              init_from=self.init_from.get(key))
 
 
 class DistillationObjective:
@@ -137,7 +139,8 @@ def set_bn_momentum(model: nn.Module, momentum: float | None) -> nn.Module:
 
 
 def distill_student(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet,
-                    real_test: FaceSet | None, config: DistillConfig, key: str) -> tuple[Checkpoint, dict[str, list[dict[str, float]]]]:
+                    real_test: FaceSet | None, config: DistillConfig,
+                    key: str) -> tuple[Checkpoint, dict[str, list[dict[str, float]]]]:
     """Student ``key`` trained from ``teacher`` (the one ``config.teacher`` names) and its training
     history; GateError if its test MAE (or real MAE, when a real set is given) falls too far behind."""
     train_config = config.student_train_config(key, teacher.meta)

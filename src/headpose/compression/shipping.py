@@ -189,6 +189,7 @@ def choose_shipping(
         reason = f"INT8 does not pay, shipping FP32 {reference['name']}: {why}"
     return {
         "ships": ship["name"], "precision": ship["precision"], "mae": ship["mae"],
-        "mae_real": ship.get("mae_real"), "latency_ms": ship["latency_ms"], "reason": reason, "reference": reference["name"], "metric": metric,
-        "max_drop_deg": max_drop_deg, "min_speedup": min_speedup, "int8_verdicts": verdicts,
+        "mae_real": ship.get("mae_real"), "latency_ms": ship["latency_ms"], "reason": reason,
+        "reference": reference["name"], "metric": metric, "max_drop_deg": max_drop_deg,
+        "min_speedup": min_speedup, "int8_verdicts": verdicts,
     }

@@ -21,6 +21,7 @@ from headpose.synth.generate import SynthConfig, generate
 from headpose.visualize import angle_histograms, augmentation_preview
 
 log = logging.getLogger(__name__)
+ANGLES = ("yaw", "pitch", "roll")
 READERS = {"aflw2000": aflw2000.read_aflw2000, "biwi": biwi.read_biwi}
 
 
@@ -78,7 +79,7 @@ def describe_splits(train: FaceSet, val: FaceSet, test: FaceSet, calibration: Fa
     figures = {}
     for name, s in splits.items():
         abs_max = np.abs(s.angles).max(axis=0) if len(s) else np.zeros(3)
-        figures[name] = {"n": len(s), **{f"max_abs_{a}": v for a, v in zip(("yaw", "pitch", "roll"), abs_max)}}
+        figures[name] = {"n": len(s), **{f"max_abs_{a}": v for a, v in zip(ANGLES, abs_max)}}
     return as_mlflow_metrics(figures), angle_histograms({name: s.angles for name, s in splits.items()})
 
 
