@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import matplotlib
 
@@ -50,11 +52,18 @@ def predict_faceset(predict: Predictor, faceset: FaceSet, input_size: int, batch
     return np.concatenate(chunks) if chunks else np.zeros((0, 3), np.float32)
 
 
-def faceset_mae(predict: Predictor, faceset: FaceSet | None, input_size: int) -> float | None:
-    """Mean Euler MAE of ``predict`` on ``faceset``; ``None`` for a missing or empty set (e.g. no real set configured)."""
+def faceset_metrics(predict: Predictor, faceset: FaceSet | None, input_size: int) -> dict[str, float] | None:
+    """:func:`pose_metrics` of ``predict`` on ``faceset``; ``None`` for a missing or empty set."""
     if faceset is None or not len(faceset):
         return None
-    return pose_metrics(predict_faceset(predict, faceset, input_size), faceset.angles)["mae"]
+    return pose_metrics(predict_faceset(predict, faceset, input_size), faceset.angles)
+
+
+def faceset_mae(predict: Predictor, faceset: FaceSet | None, input_size: int) -> float | None:
+    """Mean Euler MAE of ``predict`` on ``faceset``; ``None`` for a missing or empty set (e.g. no real
+    set configured). The one MAE of the project: every stage that compares models calls this."""
+    metrics = faceset_metrics(predict, faceset, input_size)
+    return None if metrics is None else metrics["mae"]
 
 
 def pose_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
@@ -150,6 +159,47 @@ def evaluate_sets(predict: Predictor, input_size: int, sets: dict[str, FaceSet])
     return metrics, predictions
 
 
-def as_mlflow_metrics(metrics: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """{set: {metric: v}} -> kedro-mlflow's {"set.metric": {"value": v, "step": 0}} (the catalog adds a prefix)."""
-    return {f"{name}.{k}": {"value": v, "step": 0} for name, m in metrics.items() for k, v in m.items()}
+def as_mlflow_metrics(values: Mapping[str, Any], prefix: str = "") -> dict[str, dict[str, float]]:
+    """Nested ``{name: {figure: value}}`` -> kedro-mlflow's ``{"name.figure": {"value": v, "step": 0}}``
+    (the catalog adds its own prefix). Only numbers are metrics: text, lists and None are left out."""
+    metrics: dict[str, dict[str, float]] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            metrics.update(as_mlflow_metrics(value, f"{name}."))
+        elif isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+            metrics[name] = {"value": float(value), "step": 0}
+    return metrics
+
+
+def latency_vs_mae_figure(rows: Mapping[str, Mapping[str, Any]], latency_key: str, mae_key: str, title: str,
+                          highlight: str | None = None, marker_key: str | None = None) -> Figure:
+    """Scatter of median latency against MAE, one labelled point per row (down-left is better).
+
+    ``highlight`` names the row drawn larger in red (the one that ships); ``marker_key`` names a
+    row field (e.g. the backend) that picks each point's marker and the legend."""
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    groups = sorted({str(r.get(marker_key)) for r in rows.values()}) if marker_key else []
+    markers = dict(zip(groups, "os^Dvx<>"))
+    for name, row in rows.items():
+        special = name == highlight
+        ax.scatter(row[latency_key], row[mae_key], s=60 if special else 35, zorder=3,
+                   marker=markers.get(str(row.get(marker_key)), "o"),
+                   color="tab:red" if special else None if marker_key else "tab:blue",
+                   label=str(row.get(marker_key)) if marker_key else None)
+        ax.annotate(name + (" (ships)" if special else ""), (row[latency_key], row[mae_key]),
+                    textcoords="offset points", xytext=(5, 4), fontsize=8)
+    if marker_key and rows:
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        ax.legend(unique.values(), unique.keys(), loc="best", fontsize=8)
+    latencies = np.array([row[latency_key] for row in rows.values()], np.float64)
+    if len(latencies) and latencies.min() > 0 and latencies.max() / latencies.min() > 20:
+        ax.set_xscale("log")
+    ax.set_xlabel(f"{latency_key.replace('_', ' ')} (batch 1)")
+    ax.set_ylabel(f"{mae_key.replace('_', ' ')} (deg)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig

@@ -1,35 +1,36 @@
-"""Kedro hooks of the project (kedro-mlflow's register themselves through their entry point)."""
+"""Kedro integration of the project: the context that types parameters, and hooks (kedro-mlflow's
+register themselves through their entry point)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
-import yaml
+from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 
-from headpose.parameters import check_parameters
+from headpose.parameters import parse_parameters, section_files
 
 log = logging.getLogger(__name__)
 
 
-def _section_files(conf: Path) -> dict[str, str]:
-    """Section -> the base parameters file that defines it (parameters_<stage>.yml)."""
-    files = {}
-    for path in sorted((conf / "base").glob("parameters*.yml")):
-        for key in yaml.safe_load(path.read_text()) or {}:
-            files[key] = f"conf/<env>/{path.name}"
-    return files
+class TypedParamsContext(KedroContext):
+    """The project's Kedro context: ``params`` holds every section parsed once, by the config type
+    headpose.parameters names for it, so nodes receive typed configs (``params:prune`` is a
+    PruneConfig) and a bad block fails before the first node runs, naming the key and its file. The
+    sections of conf/base are the known ones, so a new section starts there.
 
+    Kedro's own validation (dataclass-annotated ``params:`` inputs built with ``cls(**raw)``) never
+    runs: this property replaces the one that calls it, so each block is parsed exactly once.
+    """
 
-class ParameterChecks:
-    """Every parameter block is checked before the first node runs (headpose.parameters); the
-    sections of conf/base are the known ones, so a new section starts there."""
-
-    @hook_impl
-    def after_context_created(self, context) -> None:
-        files = _section_files(Path(context.project_path) / "conf")
-        check_parameters(context.params, files, files)
+    @property
+    def params(self) -> dict[str, Any]:
+        if getattr(self, "_typed_params", None) is None:
+            files = section_files(Path(self.config_loader.conf_source))
+            self._typed_params = parse_parameters(self.config_loader["parameters"], files, files)
+        return self._typed_params
 
 
 class KilledRunCleanup:

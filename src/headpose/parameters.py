@@ -1,56 +1,65 @@
-"""Every parameter block checked before a run does any work.
+"""Every parameter block parsed once, by its config type, before a run does any work.
 
-Each block is parsed by the config type its node uses, so a wrong type, an impossible value or an
-unknown key fails in the first second, naming the key and the file it belongs in, instead of after
-the stages before it have written their outputs. A top-level key that the base configuration does
-not define (a typo such as ``synht``) is an error too.
+This is the one place that maps a section to the type its nodes receive. A wrong type, an impossible
+value or an unknown key fails in the first second, naming the key and the file it belongs in,
+instead of after the stages before it have written their outputs. A top-level key that the base
+configuration does not define (a typo such as ``synht``) is an error too. Sections without a type
+(``real_datasets``, ``mix``) stay mappings.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from headpose.errors import ConfigError
 
+PROFILE_KEYS = ("per_face", "seed", "preview_faces", "render")
 
-def _validators() -> dict[str, Callable[[Mapping[str, Any]], object]]:
-    """Section -> the parse its node does (imports deferred: they pull in torch)."""
+
+def section_types() -> dict[str, type]:
+    """Section -> the config type its nodes receive (imports deferred: they pull in torch)."""
     from headpose.compression.distillation import DistillConfig
     from headpose.compression.pruning import PruneConfig
-    from headpose.compression.qat import QATConfig
-    from headpose.compression.quantization import PTQConfig
+    from headpose.compression.shipping import QuantizeConfig
     from headpose.data.augment import AugmentConfig
     from headpose.data.pseudolabel.config import PseudolabelConfig
     from headpose.data.splits import CalibrationConfig, SplitConfig
-    from headpose.deploy.benchmark import BenchmarkSettings
-    from headpose.deploy.registry import Gates
-    from headpose.deploy.tensorrt_build import BuildSettings
+    from headpose.deploy.artifacts import ExportConfig
+    from headpose.deploy.benchmark import BenchmarkConfig
+    from headpose.deploy.mlflow_registry import RegisterConfig
+    from headpose.deploy.tensorrt_build import BuildConfig
     from headpose.synth.config import SynthConfig
     from headpose.synth.profiling.config import ProfileConfig
     from headpose.training.config import TrainConfig
 
-    return {
-        "synth": lambda p: SynthConfig.from_dict(p["synth"]),
-        "augment": lambda p: AugmentConfig.from_dict(p["augment"]),
-        "train": lambda p: TrainConfig.from_dict({**p["train"], "augment": p.get("augment")}),
-        "split": lambda p: SplitConfig.from_dict(p["split"]),
-        "calibration": lambda p: CalibrationConfig.from_dict(p["calibration"]),
-        "pseudolabel": lambda p: PseudolabelConfig.from_dict(p["pseudolabel"]),
-        "profile": lambda p: ProfileConfig.from_dict(p["profile"].get("render")),
-        "prune": lambda p: PruneConfig.from_dict(p["prune"]),
-        "distill": lambda p: DistillConfig.from_dict(p["distill"]),
-        "quantize": lambda p: (PTQConfig.from_dict(p["quantize"]["ptq"]), QATConfig.from_dict(p["quantize"]["qat"])),
-        "benchmark": lambda p: BenchmarkSettings.from_dict(p["benchmark"]["settings"]),
-        "register": lambda p: Gates.from_dict(p["register"]["gates"]),
-        "build": lambda p: BuildSettings.from_dict(p["build"]["profile"]),
-    }
+    return {"synth": SynthConfig, "augment": AugmentConfig, "split": SplitConfig,
+            "calibration": CalibrationConfig, "pseudolabel": PseudolabelConfig, "profile": ProfileConfig,
+            "train": TrainConfig, "prune": PruneConfig, "distill": DistillConfig, "quantize": QuantizeConfig,
+            "export": ExportConfig, "benchmark": BenchmarkConfig, "register": RegisterConfig,
+            "build": BuildConfig}
 
 
-def check_parameters(params: Mapping[str, Any], known: Iterable[str],
-                     files: Mapping[str, str] | None = None) -> None:
-    """Raise ConfigError on the first bad block of ``params`` (the merged parameters of a run).
+def _parse_section(kind: type, section: str, params: Mapping[str, Any]) -> object:
+    raw = params[section]
+    if section == "train":  # the teacher trains with the augmentation block
+        return kind.from_dict({**raw, "augment": params.get("augment")})
+    if section == "profile":  # the stage's knobs stay a mapping; its render block is the ProfileConfig
+        unknown = sorted(set(raw) - set(PROFILE_KEYS))
+        if unknown:
+            raise ConfigError(f"profile: unknown keys {unknown}; known keys are {list(PROFILE_KEYS)}")
+        return {**raw, "render": kind.from_dict(raw.get("render"))}
+    return kind.from_dict(raw)
+
+
+def parse_parameters(params: Mapping[str, Any], known: Iterable[str],
+                     files: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``params`` (the merged parameters of a run) with every typed section parsed; ConfigError on the
+    first bad block.
 
     ``known``: the valid top-level keys; ``files``: section -> the parameters file that holds it,
     named in the message.
@@ -61,13 +70,24 @@ def check_parameters(params: Mapping[str, Any], known: Iterable[str],
             close = difflib.get_close_matches(key, sorted(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else f"; known sections: {sorted(known)}"
             raise ConfigError(f"parameters: unknown section {key!r}{hint}")
-    for section, validate in _validators().items():
+    typed = dict(params)
+    for section, kind in section_types().items():
         if section not in params:
             continue
         where = f" (in {files[section]})" if section in files else ""
         try:
-            validate(params)
+            typed[section] = _parse_section(kind, section, params)
         except ConfigError as exc:
             raise ConfigError(f"{exc}{where}") from exc
         except (KeyError, TypeError, AttributeError) as exc:  # a block of the wrong shape
             raise ConfigError(f"{section}: malformed block ({exc.__class__.__name__}: {exc}){where}") from exc
+    return typed
+
+
+def section_files(conf: Path) -> dict[str, str]:
+    """Section -> the base parameters file that defines it (parameters_<stage>.yml): the known sections."""
+    files = {}
+    for path in sorted((conf / "base").glob("parameters*.yml")):
+        for key in yaml.safe_load(path.read_text()) or {}:
+            files[key] = f"conf/<env>/{path.name}"
+    return files

@@ -20,6 +20,7 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "catalog": "soft"},
 }
 
-from headpose.hooks import KilledRunCleanup, ParameterChecks  # noqa: E402
+from headpose.hooks import KilledRunCleanup, TypedParamsContext  # noqa: E402
 
-HOOKS = (ParameterChecks(), KilledRunCleanup())
+CONTEXT_CLASS = TypedParamsContext  # parameters come out typed, each block parsed once (headpose.parameters)
+HOOKS = (KilledRunCleanup(),)

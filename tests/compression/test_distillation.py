@@ -4,9 +4,10 @@ import pytest
 import torch
 
 from headpose.angles import NUM_BINS, angle_to_bin
-from headpose.compression.distillation import DistillationObjective, DistillConfig, set_bn_momentum
+from headpose.compression.distillation import DistillationObjective, DistillConfig, distill_student, set_bn_momentum
 from headpose.errors import ConfigError
 from headpose.models import create_model
+from headpose.training.checkpoint import Checkpoint
 from headpose.training.config import LossConfig, TrainConfig
 from headpose.training.loop import fit
 from tests.conftest import make_faceset
@@ -90,12 +91,35 @@ def test_students_inherit_the_teachers_recipe_and_input_size_with_the_shared_bud
 
 
 @pytest.mark.parametrize(
-    "raw",
-    [{"teacher": "best"}, {"ratio": 1.5}, {"temperature": 0}, {"scratch_baseline": "nobody"}, {"unknown": 1}],
+    ("raw", "message"),
+    [
+        ({"teacher": "best"}, "distill.teacher: 'best' is not one of ['pruned', 'teacher']"),
+        ({"ratio": 1.5}, "distill.ratio: 1.5 is outside [0.0, 1.0]"),
+        ({"temperature": 0}, "distill.temperature: must be > 0, got 0.0"),
+        ({"scratch_baseline": "nobody"}, "distill.scratch_baseline: 'nobody' is not a key of distill.students"),
+        ({"unknown": 1}, "distill.unknown: unknown key"),
+    ],
 )
-def test_bad_distill_configs_are_rejected(raw):
-    with pytest.raises(ConfigError):
+def test_bad_distill_configs_are_rejected(raw, message):
+    with pytest.raises(ConfigError) as info:
         DistillConfig.from_dict({"students": {"student": {"name": "hopenet"}}, **raw})
+    assert message in str(info.value)
+
+
+def test_a_distilled_student_records_its_teacher_recipe_and_gates():
+    recipe = TrainConfig(input_size=SIZE, epochs=1, batch_size=8, seed=3, threads=1, warmup_epochs=0).to_dict()
+    teacher = Checkpoint(_teacher(), {"input_size": SIZE, "train_config": recipe})
+    config = DistillConfig.from_dict({
+        "students": {"tiny": {"name": "hopenet", "backbone": "mobilenet_relu", "width_mult": 0.25}},
+        "scratch_baseline": "tiny", "max_drop_deg": 90.0, "train": {"max_steps": 2}})
+    faces = make_faceset(n=16, size=SIZE)
+    checkpoint, history = distill_student(teacher, faces, faces, faces, None, config, "tiny")
+    assert checkpoint.meta["parent"] == "pruned" and checkpoint.meta["train_config"]["seed"] == 3
+    assert checkpoint.meta["distill"] == {"ratio": 0.7, "temperature": 4.0, "expectation_weight": 0.0}
+    assert [g["dataset"] for g in checkpoint.meta["gates"]] == ["test"] and checkpoint.meta["real_mae"] is None
+    assert "val_mae" in history
+    with pytest.raises(ConfigError, match="distill.students: has no 'other'"):
+        config.student_train_config("other", teacher.meta)
 
 
 def test_logit_distillation_needs_binned_models():

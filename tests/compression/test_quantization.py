@@ -1,5 +1,3 @@
-import math
-
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -10,8 +8,8 @@ from headpose.compression.quantization import (
     FaceSetCalibrationReader,
     PTQConfig,
     Variant,
-    choose_shipping,
     count_qdq,
+    ptq_variants,
     ptq_within_budget,
     quantization_units,
 )
@@ -107,68 +105,18 @@ def test_when_int8_misses_the_budget_units_go_back_to_float_head_first_then_most
     assert report["int8_units"] == [] and count_qdq(model)["QuantizeLinear"] == 0
 
 
-def test_ptq_config_rejects_unknown_types_and_keys():
-    with pytest.raises(ConfigError):
-        PTQConfig.from_dict({"variants": {"cpu": {"activation_type": "int4"}}})
-    with pytest.raises(ConfigError):
-        PTQConfig.from_dict({"calibration_method": "magic"})
-    with pytest.raises(ConfigError):
-        PTQConfig.from_dict({"variants": {"cpu": {"bits": 8}}})
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"variants": {"cpu": {"activation_type": "int4"}}}, "quantize.ptq.variants.cpu.activation_type: 'int4'"),
+    ({"calibration_method": "magic"}, "quantize.ptq.calibration_method: 'magic' is not one of"),
+    ({"variants": {"cpu": {"bits": 8}}}, "quantize.ptq.variants.cpu.bits: unknown key"),
+])
+def test_ptq_config_rejects_unknown_types_and_keys(raw, message):
+    with pytest.raises(ConfigError) as info:
+        PTQConfig.from_dict(raw)
+    assert message in str(info.value)
 
 
-def _fp32(name: str, mae: float, ms: float) -> dict:
-    return {"name": name, "precision": "fp32", "mae": mae, "latency_ms": ms}
-
-
-def _int8(name: str, parent: str, mae: float, ms: float) -> dict:
-    return {"name": name, "precision": "int8", "parent": parent, "mae": mae, "latency_ms": ms}
-
-
-def test_int8_ships_when_it_is_faster_and_within_budget():
-    decision = choose_shipping([_fp32("s", 5.0, 1.0), _int8("s_int8", "s", 5.2, 0.5)], max_drop_deg=0.3)
-    assert decision["ships"] == "s_int8" and decision["precision"] == "int8"
-    assert "2.00x faster" in decision["reason"]
-
-
-@pytest.mark.parametrize(
-    ("int8_mae", "int8_ms", "why"),
-    [
-        (5.1, 1.2, "not faster"),  # slower
-        (5.1, 1.0, "not faster"),  # equally fast
-        (5.5, 0.5, "worse than its FP32"),  # past the accuracy budget
-        (math.nan, 0.5, "worse than its FP32"),
-    ],
-)
-def test_a_slower_or_less_accurate_int8_model_never_ships(int8_mae, int8_ms, why):
-    decision = choose_shipping(
-        [_fp32("s", 5.0, 1.0), _int8("s_int8", "s", int8_mae, int8_ms)], max_drop_deg=0.3
-    )
-    assert decision["ships"] == "s" and decision["precision"] == "fp32"
-    assert "does not pay" in decision["reason"] and why in decision["reason"]
-
-
-def test_int8_of_a_weaker_student_must_also_stay_within_budget_of_the_best_fp32_model():
-    candidates = [_fp32("big", 5.0, 2.0), _fp32("small", 5.5, 1.0), _int8("small_int8", "small", 5.6, 0.4)]
-    decision = choose_shipping(candidates, max_drop_deg=0.3)
-    assert decision["ships"] == "big"
-    verdict = decision["int8_verdicts"][0]
-    assert not verdict["eligible"] and "most accurate FP32 model big" in verdict["reasons"][0]
-
-
-def test_the_fastest_eligible_int8_model_ships_and_min_speedup_is_enforced():
-    candidates = [
-        _fp32("s", 5.0, 1.0),
-        _int8("s_cpu", "s", 5.1, 0.6),
-        _int8("s_qat", "s", 5.0, 0.5),
-        _int8("s_trt", "s", 5.05, 0.98),
-    ]
-    assert choose_shipping(candidates, max_drop_deg=0.3)["ships"] == "s_qat"
-    decision = choose_shipping(candidates, max_drop_deg=0.3, min_speedup=2.5)
-    assert decision["ships"] == "s" and all(not v["eligible"] for v in decision["int8_verdicts"])
-
-
-def test_shipping_needs_an_fp32_reference_and_known_parents():
-    with pytest.raises(ConfigError):
-        choose_shipping([_int8("s_int8", "s", 5.0, 0.5)], 0.3)
-    with pytest.raises(ConfigError):
-        choose_shipping([_fp32("s", 5.0, 1.0), _int8("x_int8", "x", 5.0, 0.5)], 0.3)
+def test_the_pipeline_quantises_exactly_the_configured_variants(tiny_onnx):
+    faces = make_faceset(n=4, size=INPUT_SIZE)
+    with pytest.raises(ConfigError, match=r"one INT8 model for each of \['cpu'\]; configured are \['cpu', 'trt'\]"):
+        ptq_variants(tiny_onnx.proto, faces, faces, INPUT_SIZE, PTQConfig(), ("cpu",))

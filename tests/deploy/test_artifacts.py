@@ -2,7 +2,7 @@
 
 import pytest
 
-from headpose.deploy.artifacts import parse_specs, select
+from headpose.deploy.artifacts import ExportConfig, select
 from headpose.errors import ConfigError, DatasetError
 
 ENTRIES = [
@@ -13,9 +13,13 @@ ENTRIES = [
 ]
 
 
+def _specs(entries):
+    return ExportConfig.from_dict({"models": entries}).models
+
+
 def test_present_artifacts_are_selected_and_absent_optional_ones_reported():
     available = {"teacher_model": "ckpt", "student_int8_onnx": None}
-    present, missing = select(parse_specs(ENTRIES, "export.models"), available, "export")
+    present, missing = select(_specs(ENTRIES), available, "export")
     assert [(spec.name, value) for spec, value in present] == [("teacher", "ckpt")]
     assert missing == [
         {"name": "pruned", "dataset": "pruned_model",
@@ -27,15 +31,16 @@ def test_present_artifacts_are_selected_and_absent_optional_ones_reported():
 
 def test_a_missing_required_artifact_stops_the_stage():
     with pytest.raises(DatasetError, match="required artifact 'teacher' is missing: catalog entry 'teacher_model'"):
-        select(parse_specs(ENTRIES, "export.models"), {}, "export")
+        select(_specs(ENTRIES), {}, "export")
 
 
 @pytest.mark.parametrize("entries, message", [
-    ([{"name": "a"}], "need name and dataset"),
-    ([{"name": "a", "dataset": "x", "kind": "tflite"}], "kind 'tflite'"),
-    ([{"name": "a", "dataset": "x"}, {"name": "a", "dataset": "y"}], "must be unique"),
-    ([{"name": "a", "dataset": "x", "path": "a.pt"}], "allowed keys"),
+    ([{"name": "a"}], "export.models[0].dataset: required"),
+    ([{"name": "a", "dataset": "x", "kind": "tflite"}], "export.models[0].kind: 'tflite' is not one of"),
+    ([{"name": "a", "dataset": "x"}, {"name": "a", "dataset": "y"}], "export.models: artifact names must be unique"),
+    ([{"name": "a", "dataset": "x", "path": "a.pt"}], "export.models[0].path: unknown key"),
 ])
-def test_bad_entries_are_rejected_with_the_entry(entries, message):
-    with pytest.raises(ConfigError, match=message):
-        parse_specs(entries, "export.models")
+def test_bad_entries_are_rejected_naming_the_entry_and_key(entries, message):
+    with pytest.raises(ConfigError) as info:
+        _specs(entries)
+    assert message in str(info.value)

@@ -7,20 +7,9 @@ import pytest
 import torch
 
 from headpose.data.faceset import FaceSet
-from headpose.deploy.benchmark import (
-    ROW_FIELDS,
-    BenchmarkSettings,
-    benchmark_all,
-    cuda_runnable,
-    latency_vs_mae_figure,
-    markdown_table,
-    measure_latency,
-    mlflow_metrics,
-    onnx_runnable,
-    pytorch_runnable,
-    tensorrt_runnable,
-)
-from headpose.deploy.tensorrt_build import tensorrt_unavailable_reason
+from headpose.deploy.benchmark import (ROW_FIELDS, BenchmarkSettings, benchmark_all, benchmark_figure, markdown_table,
+                                       mlflow_metrics)
+from headpose.deploy.runnables import cuda_runnable, onnx_runnable, pytorch_runnable, tensorrt_runnable
 from headpose.errors import ConfigError
 from headpose.flops import count_macs, count_params
 
@@ -72,9 +61,6 @@ def test_what_cannot_run_here_is_a_row_with_the_reason(rows):
     assert trt["p50_ms"] is None and trt["throughput"] is None and trt["mae_synthetic"] is None
     if not torch.cuda.is_available():
         assert "no CUDA GPU" in rows[3]["skipped"] and rows[3]["p50_ms"] is None
-    if tensorrt_unavailable_reason():  # an engine that was never built is reported, not faked
-        row = tensorrt_runnable("x_trt", None, None, "fp16", {"status": "built"})
-        assert row.skipped == tensorrt_unavailable_reason()
 
 
 def test_markdown_has_one_row_per_artifact(rows):
@@ -87,19 +73,15 @@ def test_markdown_has_one_row_per_artifact(rows):
 
 
 def test_plot_and_mlflow_metrics_cover_measured_rows(rows):
-    figure = latency_vs_mae_figure(rows)
+    figure = benchmark_figure(rows)
     assert len(figure.axes[0].collections) == sum(r["skipped"] is None for r in rows)
     metrics = mlflow_metrics(rows)
     assert metrics["tiny_onnx.p50_ms"]["value"] == rows[1]["p50_ms"]
     assert "tiny_onnx.throughput_b8" in metrics and "tiny_fp16_trt.p50_ms" not in metrics
 
 
-def test_latency_percentiles_are_ordered_and_counted():
-    calls = []
-    stats = measure_latency(lambda b: calls.append(len(b)), np.zeros((1, 3, 4, 4), np.float32), warmup=2, repeats=7)
-    assert len(calls) == 9 and 0 <= stats["p50_ms"] <= stats["p90_ms"] <= stats["p99_ms"]
-
-
-def test_settings_reject_unknown_keys():
-    with pytest.raises(ConfigError, match="unknown keys"):
+def test_settings_reject_unknown_keys_and_empty_batch_sizes():
+    with pytest.raises(ConfigError, match="benchmark.settings.thread: unknown key; did you mean 'threads'?"):
         BenchmarkSettings.from_dict({"thread": 1})
+    with pytest.raises(ConfigError, match="benchmark.settings.batch_sizes: needs at least one batch size"):
+        BenchmarkSettings.from_dict({"batch_sizes": []})

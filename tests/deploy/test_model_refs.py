@@ -12,7 +12,7 @@ import headpose.deploy.model_refs as model_refs
 from headpose.cli import main
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.model_refs import find_project_root, mlflow_uris, resolve_model_uri
-from headpose.deploy.registry import Gates, register_candidate
+from headpose.deploy.mlflow_registry import Gates, register_candidate
 from headpose.deploy.runtime import load_model, model_info
 from headpose.errors import ConfigError, ModelError
 

@@ -2,10 +2,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 import torch
-from kedro.io.core import DatasetError as KedroDatasetError
 
 from headpose.data.preprocess import to_model_input
-from headpose.deploy.onnx_export import INPUT_NAME, OUTPUT_NAME, OnnxModelDataset, check_parity, export_onnx
+from headpose.deploy.onnx_export import INPUT_NAME, OUTPUT_NAME, check_parity, export_onnx
 from headpose.errors import GateError, HeadposeError
 from headpose.models import create_model
 from tests.deploy.conftest import INPUT_SIZE
@@ -54,16 +53,3 @@ def test_a_failed_export_leaves_no_file(tmp_path):
     with pytest.raises(HeadposeError, match="unexportable"):
         export_onnx(_Unexportable(), INPUT_SIZE, target)
     assert list(tmp_path.iterdir()) == []
-
-
-def test_onnx_dataset_round_trips_and_names_a_missing_file(tiny_artifacts, tmp_path):
-    dataset = OnnxModelDataset(str(tmp_path / "sub" / "copy.onnx"))
-    assert not dataset.exists()
-    with pytest.raises(KedroDatasetError, match="copy.onnx: ONNX model not found"):
-        dataset.load()
-    dataset.save(onnx.load(str(tiny_artifacts.onnx_path)))
-    assert dataset.exists()
-    assert dataset.load().graph.input[0].name == INPUT_NAME
-    with pytest.raises(KedroDatasetError, match="invalid ONNX model"):
-        dataset.save(onnx.ModelProto())  # refused before anything is written: the valid file stays
-    assert (tmp_path / "sub" / "copy.onnx").read_bytes() == tiny_artifacts.onnx_path.read_bytes()

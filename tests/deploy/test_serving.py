@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from headpose.deploy.pyfunc import encode_image
-from headpose.deploy.registry import Gates, register_candidate
+from headpose.deploy.mlflow_registry import Gates, register_candidate
 
 pytestmark = pytest.mark.slow
 

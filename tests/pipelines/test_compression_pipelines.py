@@ -6,17 +6,10 @@ import pytest
 
 from headpose.compression.quantization import count_qdq
 from headpose.flops import count_macs
+from headpose.pipelines.artifacts import QAT_STUDENT, QUANTIZED, STUDENTS
 from headpose.training.checkpoint import load_checkpoint
 
-QUANTIZED = [
-    "student_fp32",
-    "student_int8_cpu",
-    "student_int8_trt",
-    "student_relu_fp32",
-    "student_relu_int8_cpu",
-    "student_relu_int8_trt",
-    "student_relu_int8_qat",
-]
+FILES = [q.onnx.removesuffix("_onnx") for q in QUANTIZED]  # data/06_models/quantized/<file>.onnx
 
 
 def _latest_run_metrics() -> dict[str, float]:
@@ -52,14 +45,14 @@ def test_prune_pipeline_shrinks_the_teacher_for_real_and_logs_the_figures(traine
 def test_distill_pipeline_trains_students_from_the_pruned_teacher(trained, run_pipeline):
     run_pipeline("distill")
     models = trained / "data" / "06_models"
-    for name in ("student", "student_relu"):
+    for name in STUDENTS:
         checkpoint = load_checkpoint(models / f"{name}.pt")
         assert checkpoint.input_size == 32 and checkpoint.meta["parent"] == "pruned"
     assert not (models / "student_scratch.pt").exists()  # the baseline is not part of the default DAG
     report = json.loads((trained / "data" / "08_reporting" / "distill_report.json").read_text())
     assert report["models"]["student"]["macs"] < report["models"]["teacher"]["macs"]
     metrics = _latest_run_metrics()
-    assert {"distill.student.mae", "distill.student_relu.mae", "distill.student.train.val_mae"} <= set(metrics)
+    assert {f"distill.{s}.mae" for s in STUDENTS} | {"distill.student.train.val_mae"} <= set(metrics)
 
 
 def test_distill_baseline_trains_the_student_without_a_teacher_and_reports_the_gain(trained, run_pipeline):
@@ -78,17 +71,18 @@ def test_distill_baseline_trains_the_student_without_a_teacher_and_reports_the_g
 def test_quantize_pipeline_writes_int8_models_and_a_measured_shipping_decision(trained, run_pipeline):
     run_pipeline("quantize")
     quantized = trained / "data" / "06_models" / "quantized"
-    for name in QUANTIZED:
+    assert len(FILES) == 7 and f"{QAT_STUDENT}_int8_qat" in FILES  # 2 students x (FP32, cpu, trt) + QAT
+    for name in FILES:
         model = onnx.load(str(quantized / f"{name}.onnx"))
         has_qdq = count_qdq(model)["QuantizeLinear"] > 0
         assert has_qdq == ("int8" in name), name
     decision = json.loads((trained / "data" / "08_reporting" / "shipping_decision.json").read_text())
-    assert decision["ships"] in {"student", "student_relu", *QUANTIZED}
+    assert decision["ships"] in {q.name for q in QUANTIZED}
     assert decision["precision"] in ("fp32", "int8") and decision["reason"]
     for verdict in decision["int8_verdicts"]:
         if verdict["name"] == decision["ships"]:
             assert verdict["eligible"] and verdict["speedup_vs_parent"] > 1
     assert (trained / "data" / "08_reporting" / "quantize_latency_vs_mae.png").stat().st_size > 10_000
     metrics = _latest_run_metrics()
-    for name in ("student", "student_relu_int8_cpu", "student_relu_int8_qat"):
+    for name in ("student", f"{QAT_STUDENT}_int8_cpu", f"{QAT_STUDENT}_int8_qat"):
         assert metrics[f"quantize.{name}.latency_ms"] > 0 and f"quantize.{name}.mae" in metrics

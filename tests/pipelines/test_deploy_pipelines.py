@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 
 from headpose.deploy.benchmark import ROW_FIELDS
 from headpose.deploy.tensorrt_build import tensorrt_unavailable_reason
-from headpose.pipelines.artifacts import QUANTIZED_ONNX, SHIPPING_DECISION
+from headpose.pipelines.artifacts import QUANTIZED_ONNX, SHIPPING_DECISION, STUDENTS, checkpoint
 
 pytestmark = pytest.mark.slow
 DEPLOY = ("export", "build", "benchmark", "register")
@@ -19,8 +19,8 @@ BEFORE = ["pseudolabel", "profile", "data", "train", "prune", "distill", "quanti
 def stages_to_run(project) -> list[str]:
     """The upstream stages from the first one whose outputs (that deploy reads) are missing."""
     needed = {"pseudolabel_faces": "pseudolabel", "profiled_faces": "profile", "test_faces": "data",
-              "teacher_model": "train", "pruned_model": "prune", "student_model": "distill",
-              "student_relu_model": "distill", SHIPPING_DECISION: "quantize",
+              "teacher_model": "train", "pruned_model": "prune", SHIPPING_DECISION: "quantize",
+              **{checkpoint(s): "distill" for s in STUDENTS},
               **dict.fromkeys(QUANTIZED_ONNX, "quantize")}
     with KedroSession.create(project_path=project, env="test") as session:
         catalog = session.load_context().catalog

@@ -66,7 +66,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def cmd_benchmark(args: argparse.Namespace) -> dict:
     import numpy as np
 
-    from headpose.deploy.benchmark import measure_latency, measure_throughput
+    from headpose.timing import measure_latency, measure_throughput
     from headpose.deploy.runtime import load_model
 
     model = load_model(not_teacher(args.model, "benchmark"), threads=args.threads)

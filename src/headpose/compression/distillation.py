@@ -12,6 +12,7 @@ the student sees, so :func:`headpose.training.loop.fit` trains students unchange
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,62 +20,62 @@ import torch
 from torch import nn
 
 from headpose import losses
-from headpose.errors import ConfigError, reject_unknown_keys
+from headpose.compression.gates import check_drops
+from headpose.compression.latency import LatencyConfig
+from headpose.compression.recipe import inherit_recipe
+from headpose.config import Config, knob
+from headpose.data.faceset import FaceSet
+from headpose.errors import ConfigError
+from headpose.evaluation import faceset_mae, torch_predictor
+from headpose.training.checkpoint import Checkpoint, initial_model
 from headpose.training.config import LossConfig, TrainConfig
+from headpose.training.loop import fit
 from headpose.training.objective import Objective
 
+log = logging.getLogger(__name__)
 TEACHER_SOURCES = ("pruned", "teacher")
 
 
-@dataclass
-class DistillConfig:
-    teacher: str = "pruned"  # pruned | teacher: which checkpoint teaches
-    ratio: float = 0.7  # weight of the KL term; 1 - ratio weights the hard-label loss
-    temperature: float = 4.0
-    expectation_weight: float = 0.0  # optional: match the teacher's expected angles (Wing loss)
-    max_drop_deg: float = 3.0  # gate: student MAE may exceed its teacher's by at most this
-    input_size: int | None = None  # null: the teacher's input size
-    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides, shared by every student
-    students: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> model spec
+@dataclass(frozen=True)
+class DistillConfig(Config, section="distill"):
+    teacher: str = knob("pruned", choices=TEACHER_SOURCES)  # which checkpoint teaches
+    ratio: float = knob(0.7, lo=0.0, hi=1.0)  # weight of the KL term; 1 - ratio weights the hard-label loss
+    temperature: float = knob(4.0, lo=0.0)
+    expectation_weight: float = knob(0.0, lo=0.0)  # optional: match the teacher's expected angles (Wing loss)
+    max_drop_deg: float = knob(3.0, lo=0.0)  # gate: student MAE may exceed its teacher's by at most this
+    input_size: int | None = knob(None, lo=1)  # null: the teacher's input size
+    train: dict[str, Any] = knob({})  # TrainConfig overrides, shared by every student
+    students: dict[str, dict[str, Any]] = knob({})  # key -> model spec
     # BatchNorm momentum of the students while training (None: the architecture's own). torchvision's
     # MobileNetV3 uses 0.01: after a short budget its running statistics still lag the weights and the
     # eval-mode MAE stays near chance.
-    bn_momentum: float | None = 0.1
+    bn_momentum: float | None = knob(0.1, lo=0.0, hi=1.0)
     scratch_baseline: str = "student"  # key of the student also trained without a teacher
-    latency: dict[str, int] = field(default_factory=lambda: {"runs": 100, "warmup": 10, "threads": 1})
-    init_from: dict[str, str | None] = field(default_factory=dict)  # student key -> checkpoint to start from
-    student_train: dict[str, dict[str, Any]] = field(default_factory=dict)  # student key -> `train` overrides
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
+    init_from: dict[str, str | None] = knob({})  # student key -> checkpoint to start from
+    student_train: dict[str, dict[str, Any] | None] = knob({})  # student key -> `train` overrides
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> DistillConfig:
-        raw = dict(raw or {})
-        reject_unknown_keys("distill", raw, cls)
-        config = cls(**raw)
-        config.validate()
-        return config
-
-    def validate(self) -> None:
-        if self.teacher not in TEACHER_SOURCES:
-            raise ConfigError(f"distill.teacher: {self.teacher!r} is not one of {TEACHER_SOURCES}")
-        if not 0 <= self.ratio <= 1:
-            raise ConfigError(f"distill.ratio: must lie in [0, 1], got {self.ratio}")
+    def check(self) -> None:
         if not self.temperature > 0:
-            raise ConfigError(f"distill.temperature: must be > 0, got {self.temperature}")
+            raise self.problem("temperature", f"must be > 0, got {self.temperature}")
         if self.scratch_baseline not in self.students:
-            raise ConfigError(
-                f"distill.scratch_baseline: {self.scratch_baseline!r} is not a key of distill.students "
-                f"({sorted(self.students)})"
-            )
+            known = sorted(self.students)
+            raise self.problem("scratch_baseline",
+                               f"{self.scratch_baseline!r} is not a key of distill.students ({known})")
+
+    def teacher_checkpoint(self, teacher: Checkpoint, pruned: Checkpoint) -> Checkpoint:
+        """The checkpoint that ``teacher`` names."""
+        return pruned if self.teacher == "pruned" else teacher
 
     def student_train_config(self, key: str, teacher_meta: dict[str, Any]) -> TrainConfig:
         """The teacher's training recipe (augmentation, loss, seed) with the student's model and budget."""
         if key not in self.students:
-            raise ConfigError(f"distill.students has no {key!r}; known students: {sorted(self.students)}")
-        base = dict(teacher_meta.get("train_config", {}))
+            raise self.problem("students", f"has no {key!r}; known students: {sorted(self.students)}")
         input_size = self.input_size or int(teacher_meta["input_size"])
-        return TrainConfig.from_dict({**base, **self.train, **(self.student_train.get(key) or {}),
-                                      "model": dict(self.students[key]), "input_size": input_size,
-                                      "init_from": self.init_from.get(key)})  # never the teacher's own start
+        # init_from: the student's own start, never the teacher's
+        overrides = (self.train, self.student_train.get(key))
+        return inherit_recipe(teacher_meta, *overrides, model=dict(self.students[key]), input_size=input_size,
+                              init_from=self.init_from.get(key))
 
 
 class DistillationObjective:
@@ -135,3 +136,30 @@ def set_bn_momentum(model: nn.Module, momentum: float | None) -> nn.Module:
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.momentum = momentum
     return model
+
+
+def distill_student(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet,
+                    real_test: FaceSet | None, config: DistillConfig,
+                    key: str) -> tuple[Checkpoint, dict[str, list[dict[str, float]]]]:
+    """Student ``key`` trained from ``teacher`` (the one ``config.teacher`` names) and its training
+    history; GateError if its test MAE (or real MAE, when a real set is given) falls too far behind."""
+    train_config = config.student_train_config(key, teacher.meta)
+    objective = DistillationObjective(teacher.model, train_config.loss, config.ratio, config.temperature,
+                                      config.expectation_weight)
+    student = set_bn_momentum(initial_model(train_config.model, train_config.init_from), config.bn_momentum)
+    result = fit(student, train, val, train_config, objective=objective)
+    rows = {}
+    for name, model, size in (("student", result.model, train_config.input_size),
+                              ("teacher", teacher.model, teacher.input_size)):
+        predict = torch_predictor(model)
+        rows[name] = {"mae": faceset_mae(predict, test, size),
+                      "mae_real": faceset_mae(predict, real_test, size)}
+    gates = check_drops(f"distill.{key}", rows["teacher"], rows["student"], config.max_drop_deg)
+    log.info("student %s distilled from %s: test MAE %.3f (teacher %.3f), real MAE %s (teacher %s)", key,
+             config.teacher, rows["student"]["mae"], rows["teacher"]["mae"], rows["student"]["mae_real"],
+             rows["teacher"]["mae_real"])
+    checkpoint = result.checkpoint(
+        train_config, parent=config.teacher, training_data=train.describe_sources(),
+        distill={k: getattr(config, k) for k in ("ratio", "temperature", "expectation_weight")},
+        test_mae=rows["student"]["mae"], real_mae=rows["student"]["mae_real"], gates=gates)
+    return checkpoint, result.metrics_history()

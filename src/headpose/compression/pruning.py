@@ -9,9 +9,10 @@ the backbone. Each step prunes toward a MACs target on a geometric schedule, the
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,10 +21,16 @@ import torch_pruning as tp
 from torch import nn
 from torch.utils.data import DataLoader
 
+from headpose.compression.gates import check_drops
+from headpose.compression.latency import LatencyConfig
+from headpose.compression.profile import profile_model
+from headpose.compression.recipe import inherit_recipe
+from headpose.config import Config, knob
 from headpose.data.faceset import FaceSet
 from headpose.data.torch_dataset import FaceDataset
-from headpose.errors import ConfigError, reject_unknown_keys
+from headpose.errors import ConfigError
 from headpose.flops import count_macs, count_params
+from headpose.training.checkpoint import Checkpoint
 from headpose.training.config import TrainConfig
 from headpose.training.loop import fit
 from headpose.training.objective import Objective
@@ -32,42 +39,28 @@ log = logging.getLogger(__name__)
 IMPORTANCES = ("magnitude", "taylor")
 
 
-@dataclass
-class PruneConfig:
-    importance: str = "taylor"  # magnitude (|w|_p of each channel group) | taylor (|w * dL/dw|)
-    norm: int = 2  # p of the magnitude criterion
-    taylor_batches: int = 4  # training batches whose gradients score channels (taylor)
-    target_macs_ratio: float | None = 0.5  # keep at most this fraction of the parent's MACs ...
-    pruning_ratio: float | None = None  # ... or remove this fraction of channels (when no MACs target)
-    iterative_steps: int = 2  # prune -> fine-tune rounds
-    round_to: int = 8  # channel counts stay multiples of 8 (SIMD / INT8 kernels)
-    max_drop_deg: float = 1.0  # gate: pruned MAE may exceed the parent's by at most this
-    finetune_images: int | None = None  # random training crops per fine-tune round (None: all)
-    finetune: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides for each fine-tune
-    latency: dict[str, int] = field(default_factory=lambda: {"runs": 100, "warmup": 10, "threads": 1})
+@dataclass(frozen=True)
+class PruneConfig(Config, section="prune"):
+    importance: str = knob("taylor", choices=IMPORTANCES)  # magnitude (|w|_p of each channel group) | taylor
+    norm: int = knob(2, lo=1)  # p of the magnitude criterion
+    taylor_batches: int = knob(4, lo=1)  # training batches whose gradients score channels (taylor)
+    target_macs_ratio: float | None = knob(0.5, lo=0.0, hi=1.0)  # keep at most this fraction of the MACs ...
+    pruning_ratio: float | None = knob(None, lo=0.0, hi=1.0)  # ... or remove this fraction of channels
+    iterative_steps: int = knob(2, lo=1)  # prune -> fine-tune rounds
+    round_to: int = knob(8, lo=1)  # channel counts stay multiples of 8 (SIMD / INT8 kernels)
+    max_drop_deg: float = knob(1.0, lo=0.0)  # gate: pruned MAE may exceed the parent's by at most this
+    finetune_images: int | None = knob(None, lo=1)  # random training crops per fine-tune round (None: all)
+    finetune: dict[str, Any] = knob({})  # TrainConfig overrides for each fine-tune
+    latency: LatencyConfig = field(default_factory=LatencyConfig)
 
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> PruneConfig:
-        raw = dict(raw or {})
-        reject_unknown_keys("prune", raw, cls)
-        config = cls(**raw)
-        config.validate()
-        return config
-
-    def validate(self) -> None:
-        if self.importance not in IMPORTANCES:
-            raise ConfigError(f"prune.importance: {self.importance!r} is not one of {IMPORTANCES}")
+    def check(self) -> None:
         if (self.target_macs_ratio is None) == (self.pruning_ratio is None):
-            raise ConfigError(
-                "prune: set exactly one of target_macs_ratio and pruning_ratio (the other null); "
-                f"got target_macs_ratio={self.target_macs_ratio}, pruning_ratio={self.pruning_ratio}"
-            )
+            raise self.problem("target_macs_ratio", (
+                "set exactly one of target_macs_ratio and pruning_ratio (the other null); "
+                f"got target_macs_ratio={self.target_macs_ratio}, pruning_ratio={self.pruning_ratio}"))
         for key in ("target_macs_ratio", "pruning_ratio"):
-            value = getattr(self, key)
-            if value is not None and not 0 < value < 1:
-                raise ConfigError(f"prune.{key}: must lie strictly between 0 and 1, got {value}")
-        if not isinstance(self.iterative_steps, int) or self.iterative_steps < 1:
-            raise ConfigError(f"prune.iterative_steps: must be an integer >= 1, got {self.iterative_steps!r}")
+            if getattr(self, key) in (0.0, 1.0):
+                raise self.problem(key, f"must lie strictly between 0 and 1, got {getattr(self, key)}")
 
 
 def head_modules(model: nn.Module) -> list[nn.Module]:
@@ -221,3 +214,30 @@ def prune_and_finetune(
         )
         steps.append(record)
     return PruneResult(model, steps)
+
+
+def prune_checkpoint(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet,
+                     real_test: FaceSet | None, config: PruneConfig) -> tuple[Checkpoint, dict[str, Any]]:
+    """A pruned, fine-tuned copy of ``teacher`` (its recipe, ``config.finetune`` on top) and a report:
+    both models profiled on the same sets, the gates, the per-step record. GateError if the test MAE
+    (or the real MAE, when a real set is given) drops more than ``config.max_drop_deg``."""
+    size = teacher.input_size
+    finetune = inherit_recipe(teacher.meta, config.finetune, model=dict(teacher.model.spec), input_size=size)
+    before = profile_model(teacher.model, size, test, config.latency, real_test)
+    result = prune_and_finetune(copy.deepcopy(teacher.model), train, val, size, config, finetune)
+    after = profile_model(result.model, size, test, config.latency, real_test)
+    gates = check_drops("prune", before, after, config.max_drop_deg)
+    summary = {"macs_ratio": after["macs"] / before["macs"],
+               "params_ratio": after["params"] / before["params"],
+               "torch_speedup": before["torch_latency_median_ms"] / after["torch_latency_median_ms"],
+               "mae_drop_deg": gates[0]["drop_deg"]}
+    log.info("pruned: MACs %.0f -> %.0f, torch latency %.3f -> %.3f ms (%.2fx), test MAE %.3f -> %.3f",
+             before["macs"], after["macs"], before["torch_latency_median_ms"],
+             after["torch_latency_median_ms"], summary["torch_speedup"], before["mae"], after["mae"])
+    checkpoint = Checkpoint(result.model, {
+        "input_size": size, "train_config": finetune.to_dict(), "parent": "teacher", "prune": asdict(config),
+        "params": after["params"], "macs": after["macs"], "test_mae": after["mae"],
+        "real_mae": after["mae_real"]})
+    report = {"teacher": before, "pruned": after, **summary, "gates": gates, "steps": result.steps,
+              "config": asdict(config)}
+    return checkpoint, report

@@ -15,30 +15,25 @@ from __future__ import annotations
 import copy
 import dataclasses
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
 from headpose.compression.pruning import head_modules
+from headpose.config import Config, knob
 from headpose.data.faceset import FaceSet
-from headpose.errors import ConfigError, reject_unknown_keys
+from headpose.errors import ConfigError
 from headpose.training.config import TrainConfig
 from headpose.training.loop import TrainResult, fit
 
 
-@dataclass
-class QATConfig:
-    train: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides for the QAT fine-tune
+@dataclass(frozen=True)
+class QATConfig(Config, section="quantize.qat"):
+    train: dict[str, Any] = knob({})  # TrainConfig overrides for the QAT fine-tune
     keep_head_float: bool = True
     reduce_range: bool = True  # 7-bit weights: no int16 saturation in u8*s8 kernels on CPUs without VNNI
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> QATConfig:
-        raw = dict(raw or {})
-        reject_unknown_keys("quantize.qat", raw, cls)
-        return cls(**raw)
 
 
 def _allow_train_eval(model: torch.fx.GraphModule) -> None:

@@ -10,14 +10,14 @@ Calibration runs on the angle-stratified calibration FaceSet through the same pr
 training (``to_model_input``). Sensitivity is measured per unit (the head, and the backbone cut into
 contiguous groups of layers): quantise only that unit and measure the validation MAE it costs.
 Units then stay in float, the head first and the most sensitive next, until the INT8 model is
-within ``max_drop_deg`` of its FP32 parent. :func:`choose_shipping` decides whether INT8 pays.
+within ``max_drop_deg`` of its FP32 parent. :mod:`headpose.compression.shipping` decides whether INT8 pays.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,12 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from headpose.config import Config, knob
 from headpose.data.faceset import FaceSet
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.runtime import onnx_predictor
-from headpose.errors import ConfigError, reject_unknown_keys
-from headpose.evaluation import pose_metrics, predict_faceset
+from headpose.errors import ConfigError
+from headpose.evaluation import faceset_mae
 
 log = logging.getLogger(__name__)
 
@@ -49,60 +50,29 @@ _CALIBRATION = {
 HEAD = "head"
 
 
-@dataclass
-class Variant:
-    activation_type: str = "uint8"
-    weight_type: str = "int8"
+@dataclass(frozen=True)
+class Variant(Config, section="quantize.ptq.variants"):
+    activation_type: str = knob("uint8", choices=tuple(_QUANT_TYPES))
+    weight_type: str = knob("int8", choices=tuple(_QUANT_TYPES))
     symmetric_activations: bool = False
     reduce_range: bool = False
     per_channel: bool = True
     target: str = "onnxruntime-cpu"  # what the variant is for (recorded in reports)
 
-    def validate(self, name: str) -> None:
-        for key in ("activation_type", "weight_type"):
-            if getattr(self, key) not in _QUANT_TYPES:
-                raise ConfigError(
-                    f"quantize.ptq.variants.{name}.{key}: {getattr(self, key)!r} "
-                    f"is not one of {sorted(_QUANT_TYPES)}"
-                )
 
-
-@dataclass
-class PTQConfig:
-    max_drop_deg: float = 0.3  # INT8 MAE may exceed its FP32 parent's by at most this
+@dataclass(frozen=True)
+class PTQConfig(Config, section="quantize.ptq"):
+    max_drop_deg: float = knob(0.3, lo=0.0)  # INT8 MAE may exceed its FP32 parent's by at most this
     keep_head_float: bool = True  # regression heads first: they collapse under INT8
-    calibration_method: str = "minmax"
-    calibration_images: int | None = 512  # null: the whole calibration set
-    calibration_batch_size: int = 32
-    sensitivity_groups: int = 6  # backbone units for the sensitivity scan
-    validation_images: int | None = 600  # validation subset for sensitivity and the budget loop
-    variants: dict[str, Variant] = field(
-        default_factory=lambda: {
-            "cpu": Variant("uint8", "int8", False, True, True, "onnxruntime-cpu"),  # U8S8
-            "trt": Variant("int8", "int8", True, False, True, "tensorrt"),  # S8S8
-        }
-    )
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> PTQConfig:
-        raw = dict(raw or {})
-        reject_unknown_keys("quantize.ptq", raw, cls)
-        variants = raw.pop("variants", None)
-        config = cls(**raw)
-        if variants is not None:
-            config.variants = {}
-            for name, spec in variants.items():
-                spec = dict(spec or {})
-                reject_unknown_keys(f"quantize.ptq.variants.{name}", spec, Variant)
-                config.variants[name] = Variant(**spec)
-        if config.calibration_method not in _CALIBRATION:
-            raise ConfigError(
-                f"quantize.ptq.calibration_method: {config.calibration_method!r} "
-                f"is not one of {sorted(_CALIBRATION)}"
-            )
-        for name, variant in config.variants.items():
-            variant.validate(name)
-        return config
+    calibration_method: str = knob("minmax", choices=tuple(_CALIBRATION))
+    calibration_images: int | None = knob(512, lo=1)  # null: the whole calibration set
+    calibration_batch_size: int = knob(32, lo=1)
+    sensitivity_groups: int = knob(6, lo=1)  # backbone units for the sensitivity scan
+    validation_images: int | None = knob(600, lo=1)  # validation subset for sensitivity and the budget loop
+    variants: dict[str, Variant] = knob({
+        "cpu": Variant("uint8", "int8", False, True, True, "onnxruntime-cpu"),  # U8S8
+        "trt": Variant("int8", "int8", True, False, True, "tensorrt"),  # S8S8
+    })
 
 
 class FaceSetCalibrationReader(CalibrationDataReader):
@@ -173,10 +143,8 @@ def quantization_units(
     return {k: v for k, v in units.items() if v}
 
 
-def _mae(path: Path, faceset: FaceSet, input_size: int) -> float:
-    return pose_metrics(
-        predict_faceset(onnx_predictor(path, threads=None).predict, faceset, input_size), faceset.angles
-    )["mae"]
+def _onnx_mae(path: Path, faceset: FaceSet, input_size: int) -> float:
+    return faceset_mae(onnx_predictor(path, threads=None).predict, faceset, input_size)
 
 
 class Quantizer:
@@ -245,18 +213,18 @@ def ptq_within_budget(
 ) -> tuple[onnx.ModelProto, dict[str, Any]]:
     """Quantise ``fp32`` with ``variant``, keeping the fewest, most sensitive units in float so that the
     validation MAE is within ``config.max_drop_deg`` of FP32. Returns the Q/DQ model and a report
-    (``within_budget`` false when even the last attempt misses the budget; choose_shipping then keeps FP32).
+    (``within_budget`` false when even the last attempt misses the budget).
     """
     if config.validation_images is not None and len(val) > config.validation_images:
         # Evenly spaced, so the subset spans the split's whole angle range.
         val = val.subset(np.linspace(0, len(val) - 1, config.validation_images).round().astype(int))
     with Quantizer(fp32, calibration, input_size, config) as q:
         units = quantization_units(q.model, config.sensitivity_groups)
-        fp32_mae = _mae(q.fp32_path, val, input_size)
+        fp32_mae = _onnx_mae(q.fp32_path, val, input_size)
         sensitivity = {}
         for name in units:
             others = [n for other, nodes in units.items() if other != name for n in nodes]
-            mae = _mae(q.quantize(variant, others), val, input_size)
+            mae = _onnx_mae(q.quantize(variant, others), val, input_size)
             sensitivity[name] = {"mae": mae, "increase_deg": mae - fp32_mae, "nodes": len(units[name])}
         order = sorted(units, key=lambda u: -sensitivity[u]["increase_deg"])
         if config.keep_head_float and HEAD in order:
@@ -266,7 +234,7 @@ def ptq_within_budget(
         attempts = []
         while True:
             path = q.quantize(variant, [n for u in in_float for n in units[u]])
-            mae = _mae(path, val, input_size)
+            mae = _onnx_mae(path, val, input_size)
             attempts.append({"float_units": list(in_float), "mae": mae, "drop_deg": mae - fp32_mae})
             log.info("PTQ with %s in float: val MAE %.3f (FP32 %.3f)", in_float or "nothing", mae, fp32_mae)
             remaining = [u for u in order if u not in in_float]
@@ -275,7 +243,7 @@ def ptq_within_budget(
             in_float.append(remaining[0])
         quantized = onnx.load(str(path))
     report = {
-        "variant": variant.__dict__,
+        "variant": asdict(variant),
         "val_images": len(val),
         "fp32_val_mae": fp32_mae,
         "int8_val_mae": mae,
@@ -295,82 +263,17 @@ def count_qdq(model: onnx.ModelProto) -> dict[str, int]:
     return {"QuantizeLinear": ops.count("QuantizeLinear"), "DequantizeLinear": ops.count("DequantizeLinear")}
 
 
-def choose_shipping(
-    candidates: list[dict[str, Any]], max_drop_deg: float, min_speedup: float = 1.0, metric: str = "mae"
-) -> dict[str, Any]:
-    """Which artifact ships, and why.
-
-    ``candidates``: dicts with ``name``, ``precision`` ("fp32" or "int8"), ``mae`` (test, degrees),
-    ``latency_ms`` (median, batch 1) and, for INT8, ``parent`` (the name of its FP32 model).
-    The reference is the most accurate FP32 model. An INT8 artifact is eligible only if it is within
-    ``max_drop_deg`` of both its FP32 parent and the reference, and faster than both (by at least
-    ``min_speedup`` times); the fastest eligible one ships, else the reference does. Never an INT8 model
-    that is slower or less accurate than the budget allows. ``metric`` names the MAE compared:
-    ``mae`` (synthetic test) or ``mae_real`` (the real labelled set, where one is configured).
-    """
-    fp32 = [c for c in candidates if c["precision"] == "fp32"]
-    if not fp32:
-        raise ConfigError("choose_shipping needs at least one FP32 candidate to compare INT8 against")
-    by_name = {c["name"]: c for c in candidates}
-    reference = min(fp32, key=lambda c: c[metric])
-    verdicts = []
-    for c in candidates:
-        if c["precision"] == "fp32":
-            continue
-        parent = by_name.get(c.get("parent"))
-        if parent is None:
-            raise ConfigError(
-                f"INT8 candidate {c['name']!r} names no known FP32 parent ({c.get('parent')!r})"
-            )
-        reasons = []
-        comparisons = [(parent, "its FP32 parent")]
-        if reference is not parent:
-            comparisons.append((reference, "the most accurate FP32 model"))
-        for other, label in comparisons:
-            drop = c[metric] - other[metric]
-            speedup = other["latency_ms"] / c["latency_ms"]
-            if not drop <= max_drop_deg:
-                reasons.append(
-                    f"MAE {c[metric]:.3f} is {drop:.3f} deg worse than {label} {other['name']} "
-                    f"({other[metric]:.3f}; budget {max_drop_deg})"
-                )
-            if not (speedup > 1.0 and speedup >= min_speedup):
-                reasons.append(
-                    f"{c['latency_ms']:.3f} ms is not faster than {label} {other['name']} "
-                    f"({other['latency_ms']:.3f} ms; speedup {speedup:.2f}x, "
-                    f"required > 1 and >= {min_speedup})"
-                )
-        verdicts.append(
-            {
-                **c,
-                "eligible": not reasons,
-                "reasons": reasons,
-                "speedup_vs_parent": parent["latency_ms"] / c["latency_ms"],
-                "drop_vs_parent_deg": c[metric] - parent[metric],
-            }
-        )
-    eligible = [v for v in verdicts if v["eligible"]]
-    if eligible:
-        ship = min(eligible, key=lambda v: v["latency_ms"])
-        reason = (
-            f"INT8 pays: {ship['name']} runs {reference['latency_ms'] / ship['latency_ms']:.2f}x faster than "
-            f"{reference['name']} ({ship['latency_ms']:.3f} vs {reference['latency_ms']:.3f} ms) at MAE "
-            f"{ship[metric]:.3f} vs {reference[metric]:.3f} deg (budget {max_drop_deg} deg)"
-        )
-    else:
-        ship = reference
-        why = "; ".join(f"{v['name']}: {' and '.join(v['reasons'])}" for v in verdicts) or "no INT8 candidate"
-        reason = f"INT8 does not pay, shipping FP32 {reference['name']}: {why}"
-    return {
-        "ships": ship["name"],
-        "precision": ship["precision"],
-        "mae": ship["mae"],
-        "mae_real": ship.get("mae_real"),
-        "latency_ms": ship["latency_ms"],
-        "reason": reason,
-        "reference": reference["name"],
-        "metric": metric,
-        "max_drop_deg": max_drop_deg,
-        "min_speedup": min_speedup,
-        "int8_verdicts": verdicts,
-    }
+def ptq_variants(fp32: onnx.ModelProto, calibration: FaceSet, val: FaceSet, input_size: int,
+                 config: PTQConfig, names: tuple[str, ...]) -> tuple[list[onnx.ModelProto], dict[str, Any]]:
+    """:func:`ptq_within_budget` for each variant in ``names`` (all of ``config.variants``, no more, no
+    less): the models in that order and the reports by variant, each with its Q/DQ counts."""
+    if set(names) != set(config.variants):
+        raise ConfigError(f"quantize.ptq.variants: the pipeline writes one INT8 model for each of "
+                          f"{list(names)}; configured are {sorted(config.variants)}")
+    models, report = [], {}
+    for name in names:
+        variant = config.variants[name]
+        model, report[name] = ptq_within_budget(fp32, calibration, val, input_size, variant, config)
+        report[name]["qdq"] = count_qdq(model)
+        models.append(model)
+    return models, report

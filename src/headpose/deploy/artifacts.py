@@ -10,40 +10,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from headpose.errors import ConfigError, DatasetError
+from headpose.config import Config, knob
+from headpose.errors import DatasetError
 
 KINDS = ("checkpoint", "onnx")
 
 
 @dataclass(frozen=True)
-class ArtifactSpec:
-    name: str
-    dataset: str
-    kind: str = "checkpoint"
+class ArtifactSpec(Config, section="export.models"):
+    name: str = ""  # required (the base Config has no required keys: empty means unset)
+    dataset: str = ""  # required: its catalog entry
+    kind: str = knob("checkpoint", choices=KINDS)
     precision: str = "fp32"
     required: bool = False
-    source: str | None = None   # the PyTorch artifact an ONNX file was made from (for params/MACs)
-    onnx: str | None = None     # catalog entry of a checkpoint's FP32 ONNX made by another stage (reused)
+    source: str | None = None  # the PyTorch artifact an ONNX file was made from (for params/MACs)
+    onnx: str | None = None  # catalog entry of a checkpoint's FP32 ONNX made by another stage (reused)
+
+    def check(self) -> None:
+        for key in ("name", "dataset"):
+            if not getattr(self, key):
+                raise self.problem(key, "required: every artifact needs a name and its catalog entry")
 
 
-def parse_specs(entries: list[dict[str, Any]], where: str) -> list[ArtifactSpec]:
-    specs = []
-    for i, entry in enumerate(entries or []):
-        unknown = set(entry) - set(ArtifactSpec.__dataclass_fields__)
-        if unknown or "name" not in entry or "dataset" not in entry:
-            raise ConfigError(f"{where}[{i}] = {entry}: need name and dataset; allowed keys "
-                              f"{sorted(ArtifactSpec.__dataclass_fields__)}")
-        spec = ArtifactSpec(**entry)
-        if spec.kind not in KINDS:
-            raise ConfigError(f"{where}[{i}]: kind {spec.kind!r} is not one of {KINDS}")
-        specs.append(spec)
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{where}: artifact names must be unique, got {names}")
-    return specs
+@dataclass(frozen=True)
+class ExportConfig(Config, section="export"):
+    """The ``export`` block: the artifacts the deploy stages handle and how FP32 ONNX is exported."""
+
+    models: tuple[ArtifactSpec, ...] = ()
+    opset: int | None = knob(None, lo=7)  # null: the exporter's current default
+    simplify: bool = True  # onnxslim
+    parity_images: int = knob(64, lo=1)  # real test crops compared between PyTorch and ONNX Runtime
+    parity_tol_deg: float = knob(0.01, lo=0.0)  # max |angle difference|; export fails past it
+
+    def check(self) -> None:
+        names = [spec.name for spec in self.models]
+        if len(set(names)) != len(names):
+            raise self.problem("models", f"artifact names must be unique, got {names}")
+
+    def spec(self, name: str) -> ArtifactSpec | None:
+        return next((s for s in self.models if s.name == name), None)
 
 
-def select(specs: list[ArtifactSpec], available: dict[str, Any],
+def select(specs: tuple[ArtifactSpec, ...] | list[ArtifactSpec], available: dict[str, Any],
            where: str) -> tuple[list[tuple[ArtifactSpec, Any]], list[dict[str, str]]]:
     """(spec, loaded value) for every configured artifact present, and a report of the missing ones.
 

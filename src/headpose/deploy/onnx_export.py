@@ -9,21 +9,26 @@ and renamed, so a failed export leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path, PurePosixPath
+import logging
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnx
 import torch
-from kedro.io import AbstractDataset
 from torch import nn
 
+from headpose.data.preprocess import to_model_input
+from headpose.deploy.artifacts import ArtifactSpec, ExportConfig
 from headpose.deploy.runtime import onnx_predictor, with_metadata
-from headpose.errors import DatasetError, GateError, HeadposeError
+from headpose.errors import GateError, HeadposeError
 from headpose.evaluation import torch_predictor
 from headpose.io import atomic_path
 from headpose.models import AnglesOnly
 
+log = logging.getLogger(__name__)
 INPUT_NAME, OUTPUT_NAME = "image", "angles"
 
 
@@ -123,23 +128,49 @@ def check_parity(
     return report
 
 
-class OnnxModelDataset(AbstractDataset[onnx.ModelProto, onnx.ModelProto]):
-    """Kedro dataset for one ONNX file: loads an onnx.ModelProto, saves it checked and atomically."""
+def check_proto_parity(model: nn.Module, proto: onnx.ModelProto, batch: np.ndarray,
+                       tol_deg: float) -> dict[str, float]:
+    """:func:`check_parity` of an in-memory ONNX model (written to a temporary file for ONNX Runtime)."""
+    with tempfile.TemporaryDirectory(prefix="headpose-parity-") as tmp:
+        return check_parity(model, save_onnx(proto, Path(tmp) / "model.onnx"), batch, tol_deg)
 
-    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None):
-        self._filepath = PurePosixPath(filepath)
-        self.metadata = metadata
 
-    def load(self) -> onnx.ModelProto:
-        if not Path(self._filepath).is_file():
-            raise DatasetError(f"{self._filepath}: ONNX model not found; run the pipeline that writes it")
-        return onnx.load(str(self._filepath))
+def _export_artifact(spec: ArtifactSpec, value: Any, upstream_onnx: onnx.ModelProto | None,
+                     images: np.ndarray, config: ExportConfig, path: Path) -> dict[str, Any]:
+    entry = {"dataset": spec.dataset, "kind": spec.kind, "precision": spec.precision, "source": spec.source}
+    if spec.kind == "checkpoint":
+        if upstream_onnx is not None:  # exported upstream: reuse it, still parity-checked here
+            save_onnx(upstream_onnx, path)
+            entry["reused"] = spec.onnx
+        else:
+            export_onnx(value.model, value.input_size, path, opset=config.opset, simplify=config.simplify)
+        batch = to_model_input(images, value.input_size)
+        entry["parity"] = check_parity(value.model, path, batch, tol_deg=config.parity_tol_deg)
+        entry["source"] = spec.name
+    else:
+        save_onnx(value, path)
+        entry["parity"] = None
+    entry["input_size"] = onnx_predictor(path).input_size  # must load in ONNX Runtime as shipped
+    return entry
 
-    def save(self, data: onnx.ModelProto) -> None:
-        save_onnx(data, Path(self._filepath))
 
-    def _exists(self) -> bool:
-        return Path(self._filepath).is_file()
+def export_set(present: list[tuple[ArtifactSpec, Any]], upstream: Mapping[str, Any], images: np.ndarray,
+               config: ExportConfig) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+    """The deployable ONNX set ``{<name>.onnx: bytes}`` and one report entry per artifact.
 
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath)}
+    Checkpoints are exported (or their FP32 ONNX from another stage reused: ``onnx`` in the spec names
+    it in ``upstream``) and must match PyTorch within ``parity_tol_deg`` on ``images`` (GateError
+    otherwise); ONNX files of other stages (INT8 Q/DQ) join the set once they load in ONNX Runtime --
+    their accuracy gate belongs to the stage that made them.
+    """
+    files, models = {}, {}
+    with tempfile.TemporaryDirectory(prefix="headpose-export-") as tmp:
+        for spec, value in present:
+            path = Path(tmp) / f"{spec.name}.onnx"
+            entry = _export_artifact(spec, value, upstream.get(spec.onnx), images, config, path)
+            files[path.name] = content = path.read_bytes()
+            entry.update(size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest())
+            models[spec.name] = entry
+            log.info("ONNX %s (%s, %s) ready: parity %s", spec.name, spec.dataset, spec.precision,
+                     entry["parity"])
+    return files, models

@@ -20,11 +20,12 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from headpose.errors import ConfigError, HeadposeError, reject_unknown_keys
+from headpose.config import Config, knob
+from headpose.errors import ConfigError, HeadposeError
 from headpose.io import atomic_path
 
 log = logging.getLogger(__name__)
@@ -38,21 +39,37 @@ class EngineMismatchError(HeadposeError):
 
 
 @dataclass(frozen=True)
-class BuildSettings:
-    min_batch: int = 1
-    opt_batch: int = 8
-    max_batch: int = 128
-    workspace_mib: int = 1024
+class BuildSettings(Config, section="build.profile"):
+    """One optimisation profile over the dynamic batch axis, and the builder's workspace."""
 
-    def __post_init__(self) -> None:
-        if not 1 <= self.min_batch <= self.opt_batch <= self.max_batch:
-            raise ConfigError(f"build: need 1 <= min_batch <= opt_batch <= max_batch, got "
-                              f"{self.min_batch}, {self.opt_batch}, {self.max_batch}")
+    min_batch: int = knob(1, lo=1)
+    opt_batch: int = knob(8, lo=1)
+    max_batch: int = knob(128, lo=1)
+    workspace_mib: int = knob(1024, lo=1)
 
-    @classmethod
-    def from_dict(cls, params: dict[str, Any]) -> BuildSettings:
-        reject_unknown_keys("build", params, cls)
-        return cls(**params)
+    def check(self) -> None:
+        if not self.min_batch <= self.opt_batch <= self.max_batch:
+            raise self.problem("opt_batch", "need 1 <= min_batch <= opt_batch <= max_batch, got "
+                                            f"{self.min_batch}, {self.opt_batch}, {self.max_batch}")
+
+
+@dataclass(frozen=True)
+class EngineSpec(Config, section="build.engines"):
+    name: str = ""  # required (the base Config has no required keys: empty means unset)
+    onnx: str = ""  # required: a file of the ONNX set (export.models name)
+    precision: str = knob("fp16", choices=PRECISIONS)
+
+    def check(self) -> None:
+        for key in ("name", "onnx"):
+            if not getattr(self, key):
+                raise self.problem(key, "required: every engine needs a name, its ONNX file and a precision")
+
+
+@dataclass(frozen=True)
+class BuildConfig(Config, section="build"):
+    engines: tuple[EngineSpec, ...] = ()
+    profile: BuildSettings = field(default_factory=BuildSettings)
+    timing_cache: str | None = None  # kernel timings reused by later builds on the same GPU + TensorRT
 
 
 def tensorrt_unavailable_reason() -> str | None:

@@ -16,18 +16,19 @@ from headpose.data.faceset import FaceSet
 from headpose.data.mix import mix_sources
 from headpose.data.splits import CalibrationConfig, SplitConfig, split_by_subject, stratified_calibration
 from headpose.errors import ConfigError
+from headpose.evaluation import as_mlflow_metrics
 from headpose.synth.config import SynthConfig
 from headpose.synth.generate import generate
 from headpose.visualize import angle_histograms, augmentation_preview
 
 log = logging.getLogger(__name__)
+ANGLES = ("yaw", "pitch", "roll")
 READERS = {"aflw2000": aflw2000.read_aflw2000, "biwi": biwi.read_biwi}
 
 
-def render_synthetic(synth: dict[str, Any]) -> FaceSet:
+def render_synthetic(synth: SynthConfig) -> FaceSet:
     """Render the synthetic 3D-head dataset (the default training data)."""
-    config = SynthConfig.from_dict(synth)
-    return generate(config, workers=synth.get("workers"), progress=True)
+    return generate(synth, workers=synth.workers, progress=True)
 
 
 def read_real_datasets(real_datasets: dict[str, dict[str, Any]], crop_size: int) -> tuple[FaceSet, FaceSet, pd.DataFrame]:
@@ -63,32 +64,29 @@ def mix_training_data(synthetic: FaceSet, real_train: FaceSet, pseudolabel: Face
     return pool
 
 
-def split_dataset(pool: FaceSet, split: dict[str, Any]) -> tuple[FaceSet, FaceSet, FaceSet]:
+def split_dataset(pool: FaceSet, split: SplitConfig) -> tuple[FaceSet, FaceSet, FaceSet]:
     """Subject-disjoint train/val/test splits of the training mix."""
-    config = SplitConfig.from_dict(split)
-    parts = split_by_subject(pool, dict(config.fractions), seed=config.seed)
+    parts = split_by_subject(pool, dict(split.fractions), seed=split.seed)
     return parts["train"], parts["val"], parts["test"]
 
 
-def select_calibration(train: FaceSet, calibration: dict[str, Any]) -> FaceSet:
-    config = CalibrationConfig.from_dict(calibration)
-    return stratified_calibration(train, config.size, seed=config.seed)
+def select_calibration(train: FaceSet, calibration: CalibrationConfig) -> FaceSet:
+    return stratified_calibration(train, calibration.size, seed=calibration.seed)
 
 
 def describe_splits(train: FaceSet, val: FaceSet, test: FaceSet, calibration: FaceSet) -> tuple[dict, Figure]:
     """Sizes and angle coverage per split, as MLflow metrics and an angle-histogram plot."""
     splits = {"train": train, "val": val, "test": test, "calibration": calibration}
-    metrics = {f"{name}.n": {"value": float(len(s)), "step": 0} for name, s in splits.items()}
+    figures = {}
     for name, s in splits.items():
         abs_max = np.abs(s.angles).max(axis=0) if len(s) else np.zeros(3)
-        for axis, value in zip(("yaw", "pitch", "roll"), abs_max):
-            metrics[f"{name}.max_abs_{axis}"] = {"value": float(value), "step": 0}
-    return metrics, angle_histograms({name: s.angles for name, s in splits.items()})
+        figures[name] = {"n": len(s), **{f"max_abs_{a}": v for a, v in zip(ANGLES, abs_max)}}
+    return as_mlflow_metrics(figures), angle_histograms({name: s.angles for name, s in splits.items()})
 
 
-def preview_augmentation(train: FaceSet, augment: dict[str, Any]) -> Figure:
+def preview_augmentation(train: FaceSet, augment: AugmentConfig) -> Figure:
     """A grid of training crops and augmented copies with their head axes drawn: labels must follow."""
-    grid = augmentation_preview(train, build_augmentation(AugmentConfig.from_dict(augment)), n=8, per_sample=4, seed=0)
+    grid = augmentation_preview(train, build_augmentation(augment), n=8, per_sample=4, seed=0)
     fig, ax = plt.subplots(figsize=(grid.shape[1] / 100, grid.shape[0] / 100), dpi=100)
     ax.imshow(grid)
     ax.set_axis_off()

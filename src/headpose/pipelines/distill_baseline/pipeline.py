@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from headpose.pipelines.distill.pipeline import STUDENTS
+from headpose.pipelines.artifacts import STUDENTS, checkpoint
 from headpose.pipelines.distill_baseline.nodes import compare_with_scratch, train_scratch_student
 
 
@@ -18,7 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 compare_with_scratch,
                 {"scratch": "student_scratch_model", "test": "test_faces", "distill": "params:distill",
-                 **{key: f"{key}_model" for key in STUDENTS}},
+                 **{key: checkpoint(key) for key in STUDENTS}},
                 ["distill_baseline_metrics", "distill_baseline_report"],
                 name="compare_with_scratch",
             ),

@@ -8,20 +8,15 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from headpose.data.faceset import FaceSet
-from headpose.errors import ConfigError
-from headpose.synth.profiling.config import ProfileConfig
 from headpose.synth.profiling.rotate import preview_figure, profile_faceset
 from headpose.visualize import message_figure
 
-PROFILE_KEYS = ("per_face", "seed", "preview_faces", "render")
-
 
 def profile_photos(faces: FaceSet, profile: dict[str, Any]) -> tuple[FaceSet, Figure]:
-    """``profile.per_face`` renders of every pseudo-labelled face at sampled large poses, and a preview."""
-    unknown = sorted(set(profile) - set(PROFILE_KEYS))
-    if unknown:
-        raise ConfigError(f"profile: unknown keys {unknown}; known keys are {list(PROFILE_KEYS)}")
-    config = ProfileConfig.from_dict(profile["render"])
+    """``profile.per_face`` renders of every pseudo-labelled face at sampled large poses, and a preview.
+
+    ``profile["render"]`` is the parsed ProfileConfig (headpose.parameters)."""
+    config = profile["render"]
     if not len(faces):
         return FaceSet.empty(config.image_size), message_figure("no pseudo-labelled faces to profile")
     profiled = profile_faceset(faces, config, per_face=profile["per_face"], seed=profile["seed"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from matplotlib.figure import Figure
 
 from headpose.data.faceset import FaceSet
@@ -21,16 +19,16 @@ from headpose.training.distributed import train_distributed
 from headpose.training.loop import fit
 
 
-def train_model(train: FaceSet, val: FaceSet, train_params: dict[str, Any], augment: dict[str, Any]) -> tuple[Checkpoint, dict]:
-    """Train the configured model (torchrun/DDP when ``distributed.nproc_per_node`` > 1)."""
-    config = TrainConfig.from_dict({**train_params, "augment": augment})
+def train_model(train: FaceSet, val: FaceSet, config: TrainConfig) -> tuple[Checkpoint, dict]:
+    """Train the configured model (torchrun/DDP when ``distributed.nproc_per_node`` > 1); ``config``
+    carries the ``augment`` block (headpose.parameters)."""
     if config.distributed.get("nproc_per_node", 1) > 1:
         _, result = train_distributed(train, val, config)
     else:
         result = fit(initial_model(config.model, config.init_from), train, val, config)
     checkpoint = result.checkpoint(config, training_data=train.describe_sources())
     history = result.metrics_history()
-    history.update({k: [{"value": float(checkpoint.meta[k]), "step": 0}] for k in ("params", "macs")})
+    history.update(as_mlflow_metrics({k: checkpoint.meta[k] for k in ("params", "macs")}))
     return checkpoint, history
 
 

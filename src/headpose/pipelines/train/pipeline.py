@@ -8,7 +8,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 train_model,
-                ["train_faces", "val_faces", "params:train", "params:augment"],
+                ["train_faces", "val_faces", "params:train"],
                 ["teacher_model", "teacher_training_history"],
                 name="train_teacher",
             ),

@@ -13,8 +13,9 @@ from mlflow import MlflowClient
 
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.pyfunc import encode_image
-from headpose.deploy.registry import (Gates, choose_candidate, data_version, lineage_tags, promotion_decision,
-                                      register_candidate)
+from headpose.deploy.artifacts import ExportConfig
+from headpose.deploy.mlflow_registry import (Gates, candidate_checkpoint, choose_candidate, promotion_decision,
+                                             register_candidate, shipped_row_name)
 from headpose.deploy.model_refs import resolve_model_uri
 from headpose.deploy.runtime import load_model, onnx_predictor
 from headpose.errors import ConfigError, HeadposeError
@@ -156,16 +157,33 @@ def test_candidate_is_the_shipped_artifact_else_best_mae_times_latency():
     assert choose_candidate(rows, preferred="unknown")[0]["name"] == "small"
 
 
-def test_data_version_comes_from_dvc_lock_else_git_else_unknown(tmp_path):
-    assert data_version(tmp_path) == "unknown"
-    (tmp_path / "dvc.lock").write_text(
-        "schema: '2.0'\nstages:\n  data:\n    cmd: kedro run --pipelines data\n    outs:\n"
-        "    - path: data/05_model_input/train\n      md5: aaa.dir\n"
-        "    - path: data/05_model_input/test\n      md5: 3f2c.dir\n")
-    assert data_version(tmp_path) == "dvc:3f2c.dir"
-    tags = lineage_tags(tmp_path, {"train": "data/05_model_input/train", "real_test": "data/05_model_input/real_test"})
-    assert tags == {"data.train": "dvc:aaa.dir", "data.real_test": "data/05_model_input/real_test: not in dvc.lock",
-                    "git_commit": "unknown"}
+EXPORT = ExportConfig.from_dict({"models": [
+    {"name": "student", "dataset": "student_model"},
+    {"name": "student_int8_qat", "dataset": "student_int8_qat_onnx", "kind": "onnx", "precision": "int8",
+     "source": "student"}]})
+
+
+def test_the_shipping_decision_names_its_benchmark_row_by_name_or_catalog_entry():
+    assert shipped_row_name({"ships": "student", "dataset": "student_model"}, EXPORT) == "student_onnx"
+    assert shipped_row_name({"ships": "x", "dataset": "student_int8_qat_onnx"}, EXPORT) == "student_int8_qat_onnx"
+    assert shipped_row_name({"ships": "unknown"}, EXPORT) is None and shipped_row_name(None, EXPORT) is None
+
+
+def test_the_checkpoint_registered_beside_an_onnx_must_hold_its_weights(tiny_artifacts):
+    import copy
+
+    import torch
+
+    from headpose.training.checkpoint import Checkpoint
+
+    candidate = {"name": "student_onnx", "source": "student_pytorch", "path": str(tiny_artifacts.onnx_path)}
+    exported = tiny_artifacts.checkpoint
+    assert candidate_checkpoint(candidate, EXPORT, {"student_model": exported}) is exported
+    other = Checkpoint(copy.deepcopy(exported.model), dict(exported.meta))
+    with torch.no_grad():
+        next(other.model.parameters()).add_(1.0)
+    assert candidate_checkpoint(candidate, EXPORT, {"student_model": other}) is None  # trained past it (QAT)
+    assert candidate_checkpoint({**candidate, "source": None}, EXPORT, {"student_model": other}) is None
 
 
 def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts, capsys):
@@ -180,8 +198,6 @@ def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts,
 
 
 def test_auto_metric_compares_real_mae_where_the_candidate_has_it():
-    from headpose.deploy.registry import Gates
-
     gates = Gates.from_dict({"mae_metric": "auto"})
     assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": 10.0}).mae_metric == "mae_real"
     assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": None}).mae_metric == "mae_synthetic"
@@ -226,7 +242,7 @@ def test_a_copied_model_folder_loads_and_predicts_in_a_fresh_process(mlflow_regi
 _REGISTER = """
 import sys
 import mlflow
-from headpose.deploy.registry import Gates, register_candidate
+from headpose.deploy.mlflow_registry import Gates, register_candidate
 mlflow.set_experiment("headpose-test")
 row = {"name": sys.argv[1], "mae_synthetic": float(sys.argv[2]), "mae_real": None, "p50_ms": 1.0}
 print(register_candidate(row, sys.argv[3], None, Gates(mae_tolerance_deg=0.1), "dvc:1")["alias"])

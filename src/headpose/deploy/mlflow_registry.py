@@ -11,49 +11,51 @@ from __future__ import annotations
 
 import logging
 import math
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from headpose.errors import ConfigError, HeadposeError, reject_unknown_keys
+from headpose.config import Config, knob
+from headpose.deploy.artifacts import ExportConfig
+from headpose.errors import HeadposeError
 
 log = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 TAG_KEYS = ("mae_synthetic", "mae_real", "p50_ms", "p99_ms", "macs", "params", "backend", "precision", "size_bytes")
-
-
 MAE_METRICS = ("mae_synthetic", "mae_real", "auto")
 
 
 @dataclass(frozen=True)
-class Gates:
-    mae_tolerance_deg: float = 0.0      # candidate MAE may exceed the champion's by this much
-    latency_budget_ms: float = 5.0      # candidate latency (``latency_metric``) must not exceed this
+class Gates(Config, section="register.gates"):
+    mae_tolerance_deg: float = knob(0.0, lo=0.0)  # candidate MAE may exceed the champion's by this much
+    latency_budget_ms: float = knob(5.0, lo=0.0)  # candidate ``latency_metric`` must not exceed this
     latency_metric: str = "p50_ms"
-    mae_metric: str = "mae_synthetic"   # mae_synthetic | mae_real | auto: mae_real where the candidate has it
+    mae_metric: str = knob("mae_synthetic", choices=MAE_METRICS)  # auto: mae_real where the candidate has it
 
-    @classmethod
-    def from_dict(cls, params: dict[str, Any]) -> Gates:
-        reject_unknown_keys("register.gates", params, cls)
-        gates = cls(**params)
-        if gates.mae_tolerance_deg < 0 or gates.latency_budget_ms <= 0:
-            raise ConfigError(f"register.gates: need mae_tolerance_deg >= 0 and latency_budget_ms > 0, got {gates}")
-        if gates.mae_metric not in MAE_METRICS:
-            raise ConfigError(f"register.gates.mae_metric: {gates.mae_metric!r} is not one of {MAE_METRICS}")
-        return gates
+    def check(self) -> None:
+        if not self.latency_budget_ms > 0:
+            raise self.problem("latency_budget_ms", f"must be > 0, got {self.latency_budget_ms}")
 
     def for_candidate(self, row: dict[str, Any]) -> Gates:
         """``auto`` resolved: the real labelled set's MAE when the candidate was measured on one."""
         if self.mae_metric != "auto":
             return self
         return replace(self, mae_metric="mae_real" if row.get("mae_real") is not None else "mae_synthetic")
+
+
+@dataclass(frozen=True)
+class RegisterConfig(Config, section="register"):
+    """The ``register`` block: which model name, which gates, what lineage tags every version."""
+
+    model_name: str = "headpose"
+    gates: Gates = field(default_factory=Gates)
+    remeasure_champion: bool = True  # re-measure the champion when its tags come from another data version
+    data_version_path: str = "data/05_model_input/test"  # its DVC md5 (dvc.lock) tags every version
+    lineage: dict[str, str] = knob({})  # tags data.<name>: the DVC md5 of each set the version came from
 
 
 def promotion_decision(candidate: dict[str, Any], champion_mae: float | None, gates: Gates) -> tuple[bool, str]:
@@ -78,47 +80,6 @@ def promotion_decision(candidate: dict[str, Any], champion_mae: float | None, ga
     return True, (f"{gates.mae_metric} {mae:.3f} deg <= champion's {champion_mae:.3f} "
                   f"+ {gates.mae_tolerance_deg:.3f} deg and {gates.latency_metric} {latency:.3f} ms "
                   f"<= {gates.latency_budget_ms:.3f} ms")
-
-
-def _dvc_md5(root: Path, data_path: str) -> str | None:
-    """The md5 dvc.lock records for output ``data_path``, or None."""
-    lock = root / "dvc.lock"
-    if not lock.is_file():
-        return None
-    for stage in ((yaml.safe_load(lock.read_text()) or {}).get("stages") or {}).values():
-        for out in stage.get("outs", []):
-            if out.get("path") == data_path and out.get("md5"):
-                return out["md5"]
-    return None
-
-
-def _git_commit(root: Path) -> str | None:
-    try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return done.stdout.strip()
-
-
-def data_version(project_root: str | Path, data_path: str = "data/05_model_input/test") -> str:
-    """``dvc:<md5>`` of ``data_path`` from dvc.lock, else ``git:<commit>``, else ``unknown``."""
-    root = Path(project_root)
-    md5 = _dvc_md5(root, data_path)
-    if md5:
-        return f"dvc:{md5}"
-    commit = _git_commit(root)
-    return f"git:{commit}" if commit else "unknown"
-
-
-def lineage_tags(project_root: str | Path, data_paths: dict[str, str]) -> dict[str, str]:
-    """Registry tags naming what a version came from: ``data.<name>`` = the DVC md5 of each data
-    path (dvc.lock; "not in dvc.lock" when the data was not produced by ``dvc repro``) and
-    ``git_commit``."""
-    root = Path(project_root)
-    tags = {f"data.{name}": (f"dvc:{md5}" if (md5 := _dvc_md5(root, path)) else f"{path}: not in dvc.lock")
-            for name, path in data_paths.items()}
-    tags["git_commit"] = _git_commit(root) or "unknown"
-    return tags
 
 
 def current_champion(client, model_name: str):
@@ -185,49 +146,6 @@ def checkpoint_mismatch(onnx_path: str | Path, checkpoint) -> tuple[str, str | N
         return recorded or "not recorded", None
     actual = weights_digest(checkpoint.model)
     return recorded, (None if actual == recorded else actual)
-
-
-@contextmanager
-def _registry_lock() -> Iterator[None]:
-    """An exclusive lock beside a local sqlite registry (one machine's processes); a server-backed
-    registry is not locked here."""
-    import fcntl
-
-    import mlflow
-
-    uri = mlflow.get_registry_uri() or mlflow.get_tracking_uri()
-    if not uri.startswith("sqlite:///"):
-        yield
-        return
-    with open(f"{uri[len('sqlite:///'):]}.register.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def recorded_weights(onnx_path: str | Path) -> str | None:
-    """The ``headpose.weights_sha256`` an exported ONNX records, or None."""
-    import onnx
-
-    from headpose.deploy.runtime import onnx_metadata
-
-    return onnx_metadata(onnx.load(str(onnx_path), load_external_data=False)).get("weights_sha256")
-
-
-def _check_lineage(onnx_path: Path, checkpoint) -> str:
-    """The ONNX's recorded weights digest, refused when it is not the checkpoint registered with it."""
-    from headpose.deploy.onnx_export import weights_digest
-
-    recorded = recorded_weights(onnx_path)
-    if recorded is None or checkpoint is None:
-        return recorded or "not recorded"
-    actual = weights_digest(checkpoint.model)
-    if recorded != actual:
-        raise HeadposeError(f"{onnx_path}: exported from weights {recorded[:12]}, but the checkpoint registered "
-                            f"with it has weights {actual[:12]}; re-export it from that checkpoint")
-    return recorded
 
 
 def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, gates: Gates, data_version_tag: str,
@@ -319,3 +237,27 @@ def choose_candidate(rows: list[dict[str, Any]], preferred: str | None = None,
     best = min(deployable, key=lambda r: r["mae_synthetic"] * r["p50_ms"])
     return best, (f"lowest MAE x latency ({best['mae_synthetic']:.3f} deg x {best['p50_ms']:.3f} ms) "
                   f"among {len(deployable)} deployable artifacts")
+
+
+def shipped_row_name(shipping: dict[str, Any] | None, export: ExportConfig) -> str | None:
+    """The benchmark row of the artifact the shipping decision names (``ships`` or its ``dataset``)."""
+    from headpose.deploy.runnables import row_name
+
+    for spec in export.models if shipping else ():
+        if spec.name == shipping.get("ships") or spec.dataset == shipping.get("dataset"):
+            return row_name(spec.name, "onnxruntime")
+    return None
+
+
+def candidate_checkpoint(candidate: dict[str, Any], export: ExportConfig, upstream: dict[str, Any]):
+    """The checkpoint registered beside the candidate's ONNX: its PyTorch source's, or None when the
+    ONNX does not hold the source's weights (QAT fine-tunes past its parent's checkpoint)."""
+    from headpose.deploy.runnables import row_name
+
+    sources = [spec for spec in export.models if row_name(spec.name, "pytorch") == candidate["source"]]
+    checkpoint = upstream.get(sources[0].dataset) if sources else None
+    if checkpoint is not None and checkpoint_mismatch(candidate["path"], checkpoint)[1] is not None:
+        log.warning("%s was trained further than %s; registered without a checkpoint", candidate["name"],
+                    sources[0].dataset)
+        return None
+    return checkpoint
