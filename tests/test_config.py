@@ -21,6 +21,7 @@ class Toy(Config, section="toy"):
     window: tuple[float, float] = knob((0.0, 1.0), lo=0.0, hi=10.0, ordered=True)
     enabled: bool = True
     names: list[str] = knob(["a"])
+    weights: dict[str, float] = knob({}, lo=0.0)
     inner: Inner = field(default_factory=Inner)
 
     def check(self) -> None:
@@ -53,6 +54,7 @@ def test_values_come_out_canonical():
         ({"window": [1, 20]}, "toy.window[1]: 20.0 is outside [0.0, 10.0]"),
         ({"enabled": "yes"}, "toy.enabled: expected true or false, got 'yes'"),
         ({"names": ["a", 1]}, "toy.names[1]: expected a string, got 1"),
+        ({"weights": {"a": -1}}, "toy.weights.a: -1.0 is outside [0.0, inf]"),
         ({"inner": {"weight": -1}}, "toy.inner.weight: -1.0 is outside [0.0, inf]"),
         ({"inner": {"wieght": 1}}, "toy.inner.wieght: unknown key; did you mean 'weight'?"),
         ({"method": "bn"}, "toy.steps: the bn method needs a step budget"),

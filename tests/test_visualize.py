@@ -103,6 +103,7 @@ def test_point_labels_do_not_overlap_in_a_crowded_corner():
     names = [f"student_variant_{i}_onnx" for i in range(len(xs))]
     ax.scatter(xs, ys)
     ax.set_xscale("log")
+    fig.tight_layout()
     label_points(ax, xs, ys, names)
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()

@@ -178,8 +178,8 @@ def _parse(key: str, value: Any, kind: Any, meta: Mapping[str, Any]) -> Any:
     elif origin in (dict, Mapping) or kind in (dict, Mapping):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
-        if args and args[1] is not Any:
-            return {k: _parse(f"{key}.{k}", v, args[1], {}) for k, v in value.items()}
+        if args and args[1] is not Any:  # bounds apply to each value, as to a list's elements
+            return {k: _bounded(f"{key}.{k}", _parse(f"{key}.{k}", v, args[1], {}), meta) for k, v in value.items()}
         return dict(value)
     elif origin is tuple or origin is list or kind in (tuple, list):
         return _parse_sequence(key, value, kind, meta)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import textwrap
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from headpose.angles import (
 )
 from headpose.data.faceset import FaceSet
 from headpose.data.preprocess import to_model_input
+from headpose.visualize import label_points
 
 YAW_BUCKETS = ((0, 30), (30, 60), (60, 99))
 Predictor = Callable[[np.ndarray], np.ndarray]  # float32 (N,3,S,S) -> (N,3) degrees
@@ -173,11 +175,12 @@ def as_mlflow_metrics(values: Mapping[str, Any], prefix: str = "") -> dict[str, 
 
 
 def latency_vs_mae_figure(rows: Mapping[str, Mapping[str, Any]], latency_key: str, mae_key: str, title: str,
-                          highlight: str | None = None, marker_key: str | None = None) -> Figure:
+                          highlight: str | None = None, marker_key: str | None = None, note: str = "") -> Figure:
     """Scatter of median latency against MAE, one labelled point per row (down-left is better).
 
     ``highlight`` names the row drawn larger in red (the one that ships); ``marker_key`` names a
-    row field (e.g. the backend) that picks each point's marker and the legend."""
+    row field (e.g. the backend) that picks each point's marker and the legend; ``note`` is printed,
+    wrapped, below the axes."""
     fig = Figure(figsize=(7, 4.5))
     ax = fig.subplots()
     groups = sorted({str(r.get(marker_key)) for r in rows.values()}) if marker_key else []
@@ -186,14 +189,13 @@ def latency_vs_mae_figure(rows: Mapping[str, Mapping[str, Any]], latency_key: st
         special = name == highlight
         ax.scatter(row[latency_key], row[mae_key], s=60 if special else 35, zorder=3,
                    marker=markers.get(str(row.get(marker_key)), "o"),
-                   color="tab:red" if special else None if marker_key else "tab:blue",
+                   color="tab:red" if special else f"C{groups.index(str(row.get(marker_key)))}" if marker_key
+                   else "tab:blue",
                    label=str(row.get(marker_key)) if marker_key else None)
-        ax.annotate(name + (" (ships)" if special else ""), (row[latency_key], row[mae_key]),
-                    textcoords="offset points", xytext=(5, 4), fontsize=8)
     if marker_key and rows:
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles))
-        ax.legend(unique.values(), unique.keys(), loc="best", fontsize=8)
+        ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     latencies = np.array([row[latency_key] for row in rows.values()], np.float64)
     if len(latencies) and latencies.min() > 0 and latencies.max() / latencies.min() > 20:
         ax.set_xscale("log")
@@ -201,5 +203,9 @@ def latency_vs_mae_figure(rows: Mapping[str, Mapping[str, Any]], latency_key: st
     ax.set_ylabel(f"{mae_key.replace('_', ' ')} (deg)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3, which="both")
-    fig.tight_layout()
+    if note:
+        fig.text(0.01, 0.01, textwrap.fill(note, 130), fontsize=7, va="bottom", color="0.35")
+    fig.tight_layout(rect=(0, 0.08 if note else 0, 1, 1))
+    label_points(ax, [r[latency_key] for r in rows.values()], [r[mae_key] for r in rows.values()],
+                 [name + (" (ships)" if name == highlight else "") for name in rows])
     return fig

@@ -137,8 +137,8 @@ _LABEL_OFFSETS = [(dx * r, dy * r) for r in (1, 2, 3, 4.5, 6, 8) for dx, dy in
 
 def label_points(ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], fontsize: float = 8) -> None:
     """Write each label beside its point where it covers no other label or point and stays inside the axes
-    (greedy over ``_LABEL_OFFSETS``; a leader line joins a label pushed away from its point). Lays the
-    figure out first (``tight_layout``), since placement is measured in display space."""
+    (greedy over ``_LABEL_OFFSETS``; a leader line joins a label pushed away from its point). Call it once
+    the figure's layout is final: placement is measured in display space."""
     from matplotlib.transforms import Bbox
 
     fig = ax.figure
@@ -148,7 +148,6 @@ def label_points(ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[
         FigureCanvasAgg(fig)
     ax.margins(x=0.12, y=0.18)  # room for labels at the edges
     ax.autoscale_view()  # limits are otherwise settled at draw time, after the labels were measured
-    fig.tight_layout()
     renderer = fig.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     centres = ax.transData.transform(np.column_stack([xs, ys])) if len(xs) else np.zeros((0, 2))

@@ -52,6 +52,25 @@ def test_the_loss_mixes_kd_and_hard_label_terms_by_the_ratio():
     assert loss.item() == pytest.approx(expected.item(), rel=1e-6)
 
 
+def test_a_student_at_ratio_zero_learns_the_labels_alone_and_the_teacher_never_runs():
+    class Absent(torch.nn.Module):
+        def forward(self, x):
+            raise AssertionError("the teacher ran")
+
+    batch = _batch()
+    outputs = {"logits": torch.randn(4, 3, NUM_BINS), "angles": torch.zeros(4, 3)}
+    loss, parts = DistillationObjective(Absent(), LossConfig(), ratio=0.0, temperature=4.0)(outputs, batch)
+    assert "kd" not in parts and loss.item() == pytest.approx(parts["hard"].item())
+
+
+def test_each_student_may_have_its_own_ratio():
+    config = DistillConfig.from_dict({"ratio": 0.7, "students": {"student": {}, "other": {}},
+                                      "student_ratio": {"student": 0.0}})
+    assert (config.ratio_for("student"), config.ratio_for("other")) == (0.0, 0.7)
+    with pytest.raises(ConfigError, match=r"^distill.student_ratio.student: 1.5 is outside \[0.0, 1.0\]"):
+        DistillConfig.from_dict({"students": {"student": {}}, "student_ratio": {"student": 1.5}})
+
+
 def test_a_student_trains_from_the_teacher_and_the_teacher_is_untouched():
     teacher = _teacher()
     before = copy.deepcopy(teacher.state_dict())

@@ -26,8 +26,8 @@ def test_data_pipeline_writes_disjoint_splits_calibration_and_logs_to_mlflow(ked
     runs = mlflow.search_runs(experiment_names=["headpose"], output_format="list")
     latest = max(runs, key=lambda r: r.info.start_time)
     assert latest.data.metrics["data.train.n"] == len(splits["train"])
-    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(latest.info.run_id, "plots")}
-    assert {"plots/augmentation_preview.png", "plots/angle_histograms.png"} <= artifacts
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(latest.info.run_id, "data")}
+    assert {"data/augmentation_preview.png", "data/angle_histograms.png"} <= artifacts
 
 
 @pytest.mark.parametrize("params, message", [

@@ -71,8 +71,8 @@ def test_benchmark_measures_every_artifact_and_reports_the_rest(deployed):
     runs = mlflow.search_runs(experiment_names=["headpose"], output_format="list")
     run = next(r for r in runs if "benchmark.teacher_onnx.p50_ms" in r.data.metrics)
     assert run.data.metrics["benchmark.teacher_onnx.p50_ms"] == pytest.approx(by_name["teacher_onnx"]["p50_ms"])
-    logged = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "reports")}
-    assert {"reports/benchmark.json", "reports/benchmark.md"} <= logged
+    logged = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "benchmark")}
+    assert {"benchmark/benchmark.json", "benchmark/benchmark.md"} <= logged
 
 
 def test_register_promotes_the_first_candidate_and_gates_a_slow_one(deployed, run_pipeline):

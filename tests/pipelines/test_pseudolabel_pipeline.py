@@ -34,10 +34,10 @@ def test_pseudolabel_pipeline_writes_faces_report_and_logs_to_mlflow(kedro_proje
     assert run.data.metrics["pseudolabel.synth.status.unreadable"] == 1
     assert run.data.metrics["pseudolabel.synth.kept_fraction"] == 0.75
     client = mlflow.MlflowClient()
-    assert {"plots/pseudolabel_pose_histograms.png", "plots/pseudolabel_preview.png"} <= {
-        a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert {"reports/pseudolabel_report.csv", "reports/pseudolabel_summary.json"} <= {
-        a.path for a in client.list_artifacts(run.info.run_id, "reports")}
+    assert {"pseudolabel/pseudolabel_pose_histograms.png", "pseudolabel/pseudolabel_preview.png"} <= {
+        a.path for a in client.list_artifacts(run.info.run_id, "pseudolabel")}
+    assert {"pseudolabel/pseudolabel_report.csv", "pseudolabel/pseudolabel_summary.json"} <= {
+        a.path for a in client.list_artifacts(run.info.run_id, "pseudolabel")}
 
 
 def test_without_pools_pseudolabel_and_profile_give_no_faces(kedro_project, run_pipeline):

@@ -54,6 +54,7 @@ class DistillConfig(Config, section="distill"):
     latency: LatencyConfig = field(default_factory=LatencyConfig)
     init_from: dict[str, str | None] = knob({})  # student key -> checkpoint to start from
     student_train: dict[str, dict[str, Any] | None] = knob({})  # student key -> `train` overrides
+    student_ratio: dict[str, float] = knob({}, lo=0.0, hi=1.0)  # student key -> its own `ratio`
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -62,6 +63,10 @@ class DistillConfig(Config, section="distill"):
             known = sorted(self.students)
             raise self.problem("scratch_baseline",
                                f"{self.scratch_baseline!r} is not a key of distill.students ({known})")
+
+    def ratio_for(self, key: str) -> float:
+        """The KL weight of student ``key``: its own, else ``ratio``."""
+        return self.student_ratio.get(key, self.ratio)
 
     def teacher_checkpoint(self, teacher: Checkpoint, pruned: Checkpoint) -> Checkpoint:
         """The checkpoint that ``teacher`` names."""
@@ -100,9 +105,7 @@ class DistillationObjective:
         self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         image = batch["image"]
-        self.teacher.to(image.device)
-        with torch.no_grad():
-            target = self.teacher(image)
+        target = self._teach(image) if self.ratio > 0 or self.expectation_weight > 0 else {}
         parts: dict[str, torch.Tensor] = {}
         total = torch.zeros((), device=image.device)
         if self.ratio > 0:
@@ -128,6 +131,11 @@ class DistillationObjective:
             total = total + self.expectation_weight * parts["expectation"]
         return total, {"loss": total.detach(), **{k: v.detach() for k, v in parts.items()}}
 
+    def _teach(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.teacher.to(image.device)
+        with torch.no_grad():
+            return self.teacher(image)
+
 
 def set_bn_momentum(model: nn.Module, momentum: float | None) -> nn.Module:
     """Set every BatchNorm's running-statistics momentum (no-op for None); returns the model."""
@@ -144,7 +152,8 @@ def distill_student(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: Fac
     """Student ``key`` trained from ``teacher`` (the one ``config.teacher`` names) and its training
     history; GateError if its test MAE (or real MAE, when a real set is given) falls too far behind."""
     train_config = config.student_train_config(key, teacher.meta)
-    objective = DistillationObjective(teacher.model, train_config.loss, config.ratio, config.temperature,
+    ratio = config.ratio_for(key)
+    objective = DistillationObjective(teacher.model, train_config.loss, ratio, config.temperature,
                                       config.expectation_weight)
     student = set_bn_momentum(initial_model(train_config.model, train_config.init_from), config.bn_momentum)
     result = fit(student, train, val, train_config, objective=objective)
@@ -160,6 +169,7 @@ def distill_student(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: Fac
              rows["teacher"]["mae_real"])
     checkpoint = result.checkpoint(
         train_config, parent=config.teacher, training_data=train.describe_sources(),
-        distill={k: getattr(config, k) for k in ("ratio", "temperature", "expectation_weight")},
+        distill={"ratio": ratio, "temperature": config.temperature,
+                 "expectation_weight": config.expectation_weight},
         test_mae=rows["student"]["mae"], real_mae=rows["student"]["mae_real"], gates=gates)
     return checkpoint, result.metrics_history()
