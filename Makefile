@@ -32,7 +32,9 @@ run: $(STAMP)  ## the whole DAG on the default profile (synthetic data, CPU, loc
 run-real: $(STAMP)  ## the real-faces profile: pseudo-labelled + profiled photo pools (see conf/real/)
 	$(VENV)/bin/kedro run --env real
 
-test: $(STAMP)
+test: $(STAMP)  ## lint (ruff), then the test suite
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/pytest
 
 repro: $(STAMP)  ## DVC: rebuild only what changed, one stage per Kedro pipeline, then push

@@ -12,8 +12,11 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from headpose.data.faceset import FaceSet  # noqa: E402
 
-# Real test data (not in git): aflw2000-dev/ (AFLW2000-3D format) and video/. Tests that need it skip without it.
-TEST_DATA = Path(os.environ.get("HEADPOSE_TEST_DATA", Path(__file__).resolve().parents[1] / "data" / "01_raw"))
+# Real test data (not in git): aflw2000-dev/ (AFLW2000-3D format) and video/. Tests that need it skip
+# without it.
+TEST_DATA = Path(
+    os.environ.get("HEADPOSE_TEST_DATA", Path(__file__).resolve().parents[1] / "data" / "01_raw")
+)
 
 
 def make_faceset(n: int = 24, size: int = 32, subjects: int = 6, seed: int = 0) -> FaceSet:
@@ -32,8 +35,9 @@ def dead_pid() -> str:
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True, check=True).stdout.strip()
+    return subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 @pytest.fixture

@@ -26,9 +26,16 @@ def test_matches_the_aflw2000_pose_para_definition():
     pitch, yaw, roll = 0.3, -0.5, 0.2  # Pose_Para order, radians
     ypr = angles.aflw_pose_para_to_ypr(np.array([pitch, yaw, roll, 0, 0, 0, 1.0]))
     assert np.allclose(ypr, np.rad2deg([yaw, pitch, roll]))
-    rx = lambda a: np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
-    ry = lambda a: np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-    rz = lambda a: np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+
+    def rx(a):
+        return np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+
+    def ry(a):
+        return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
+
+    def rz(a):
+        return np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+
     assert np.allclose(angles.euler_to_matrix(*ypr), rx(-pitch) @ ry(-yaw) @ rz(-roll))
 
 
@@ -52,7 +59,9 @@ def test_bins_cover_minus_99_to_99_in_3_degree_steps():
 
 
 def test_geodesic_of_a_90_degree_turn():
-    assert angles.geodesic_deg(angles.euler_to_matrix(0, 0, 0), angles.euler_to_matrix(90, 0, 0)) == pytest.approx(90)
+    assert angles.geodesic_deg(
+        angles.euler_to_matrix(0, 0, 0), angles.euler_to_matrix(90, 0, 0)
+    ) == pytest.approx(90)
 
 
 @pytest.mark.parametrize("ypr", [(95, 20, 10), (-97, -40, 60), (30, 0, 0)])
@@ -65,4 +74,6 @@ def test_the_equivalent_triple_is_the_same_rotation_on_the_other_yaw_branch(ypr)
 def test_axis_angle_about_z_is_the_in_plane_rotation():
     turn = angles.axis_angle_to_matrix(np.array([0.0, 0.0, 2.0]), 30.0)
     assert np.allclose(turn, angles._rz(np.deg2rad(30.0)), atol=1e-12)
-    assert angles.geodesic_deg(np.eye(3), angles.axis_angle_to_matrix(np.array([1.0, -2.0, 0.5]), 7.0)) == pytest.approx(7.0)
+    assert angles.geodesic_deg(
+        np.eye(3), angles.axis_angle_to_matrix(np.array([1.0, -2.0, 0.5]), 7.0)
+    ) == pytest.approx(7.0)

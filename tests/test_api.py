@@ -38,13 +38,16 @@ def photo(aflw2000_dev):
 
 
 def test_import_headpose_is_cheap_and_the_api_loads_lazily():
-    code = ("import sys, headpose\n"
-            "heavy = [m for m in ('torch', 'onnxruntime', 'cv2', 'mlflow', 'kedro', 'matplotlib') if m in sys.modules]\n"
-            "assert not heavy, heavy\n"
-            "from headpose import HeadPose, Face\n"
-            "heavy = [m for m in ('torch', 'onnxruntime', 'mlflow', 'kedro', 'matplotlib') if m in sys.modules]\n"
-            "assert not heavy, heavy\n"
-            "assert 'HeadPose' in dir(headpose)\n")
+    code = (
+        "import sys, headpose\n"
+        "heavy = [m for m in ('torch', 'onnxruntime', 'cv2', 'mlflow', 'kedro', 'matplotlib')\n"
+        "         if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from headpose import HeadPose, Face\n"
+        "heavy = [m for m in ('torch', 'onnxruntime', 'mlflow', 'kedro', 'matplotlib') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "assert 'HeadPose' in dir(headpose)\n"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     import headpose
 

@@ -55,7 +55,11 @@ def corpus(tmp_path_factory) -> Path:
     pts = np.stack([np.linspace(60, 140, 68), np.linspace(60, 160, 68), np.zeros(68)]).astype(np.float32)
     for stem, pose in (("good", [0.1, 0.3, 0.0]), ("nan", [np.nan, 0.3, 0.0]), ("nopose", None)):
         cv2.imwrite(str(aflw / f"{stem}.jpg"), bgr)
-        mat = {"pt3d_68": pts} if pose is None else {"Pose_Para": np.array([[*pose, 0, 0, 0, 1]]), "pt3d_68": pts}
+        mat = (
+            {"pt3d_68": pts}
+            if pose is None
+            else {"Pose_Para": np.array([[*pose, 0, 0, 0, 1]]), "pt3d_68": pts}
+        )
         scipy.io.savemat(aflw / f"{stem}.mat", mat)
     cv2.imwrite(str(aflw / "nomat.jpg"), bgr)
     cv2.imwrite(str(aflw / "cutmat.jpg"), bgr)
@@ -68,26 +72,52 @@ PREDICT = ["predict", "--quiet"]
 CASES = {
     "random bytes named .jpg": (PREDICT + ["{d}/random.jpg"], ("error", "{d}/random.jpg: unreadable image")),
     "zero-byte file": (PREDICT + ["{d}/zero.jpg"], ("error", "{d}/zero.jpg: empty file (0 bytes)")),
-    "truncated jpg": (PREDICT + ["{d}/truncated.jpg", "--detector", "whole"], ("error", "{d}/truncated.jpg: unreadable image")),
+    "truncated jpg": (
+        PREDICT + ["{d}/truncated.jpg", "--detector", "whole"],
+        ("error", "{d}/truncated.jpg: unreadable image"),
+    ),
     "PNG with alpha": (PREDICT + ["{d}/alpha.png", "--detector", "whole"], ("ok", 1, 0)),
     "16-bit PNG": (PREDICT + ["{d}/16bit.png", "--detector", "whole"], ("ok", 1, 0)),
     "grayscale": (PREDICT + ["{d}/gray.png", "--detector", "whole"], ("ok", 1, 0)),
     "CMYK jpg": (PREDICT + ["{d}/cmyk.jpg", "--detector", "whole"], ("ok", 1, 0)),
-    "12000x12000 image, refused": (PREDICT + ["{d}/huge.png", "--on-large", "refuse"], ("error", "{d}/huge.png: 144,000,000 pixels")),
+    "12000x12000 image, refused": (
+        PREDICT + ["{d}/huge.png", "--on-large", "refuse"],
+        ("error", "{d}/huge.png: 144,000,000 pixels"),
+    ),
     "12000x12000 image, downscaled": (PREDICT + ["{d}/huge.png", "--detector", "whole"], ("ok", 1, 0)),
     "image with no face": (PREDICT + ["{d}/noface.jpg"], ("error", "{d}/noface.jpg: no face found")),
     "folder of mixed files": (PREDICT + ["{d}/mixed", "--detector", "whole"], ("ok", 1, 2)),
     "empty folder": (PREDICT + ["{d}/empty"], ("error", "{d}/empty: folder holds no images")),
     "non-existent path": (PREDICT + ["{d}/nowhere.jpg"], ("error", "{d}/nowhere.jpg: input not found")),
     "text file named .mp4": (PREDICT + ["{d}/notes.mp4"], ("error", "{d}/notes.mp4: unreadable video")),
-    "missing model": (["benchmark", "--model", "{d}/missing.onnx"], ("error", "{d}/missing.onnx: model file not found")),
-    "corrupt .onnx": (["benchmark", "--model", "{d}/corrupt.onnx"], ("error", "{d}/corrupt.onnx: not a loadable ONNX")),
-    ".pt that would run code": (["benchmark", "--model", "{d}/evil.pt"], ("error", "{d}/evil.pt: not a readable headpose checkpoint")),
-    "models:/ alias that does not exist": (["benchmark", "--model", "models:/headpose@nonexistent"], ("error", "models:/headpose@nonexistent")),
-    "label: random bytes": (["label", "{d}/random.jpg", "--json", "{d}/out/l.jsonl", "--quiet"], ("error", "{d}/random.jpg: unreadable image")),
-    "label: folder of mixed files": (["label", "{d}/mixed", "--json", "{d}/out/l.jsonl", "--quiet"], ("ok", None, 2)),
+    "missing model": (
+        ["benchmark", "--model", "{d}/missing.onnx"],
+        ("error", "{d}/missing.onnx: model file not found"),
+    ),
+    "corrupt .onnx": (
+        ["benchmark", "--model", "{d}/corrupt.onnx"],
+        ("error", "{d}/corrupt.onnx: not a loadable ONNX"),
+    ),
+    ".pt that would run code": (
+        ["benchmark", "--model", "{d}/evil.pt"],
+        ("error", "{d}/evil.pt: not a readable headpose checkpoint"),
+    ),
+    "models:/ alias that does not exist": (
+        ["benchmark", "--model", "models:/headpose@nonexistent"],
+        ("error", "models:/headpose@nonexistent"),
+    ),
+    "label: random bytes": (
+        ["label", "{d}/random.jpg", "--json", "{d}/out/l.jsonl", "--quiet"],
+        ("error", "{d}/random.jpg: unreadable image"),
+    ),
+    "label: folder of mixed files": (
+        ["label", "{d}/mixed", "--json", "{d}/out/l.jsonl", "--quiet"],
+        ("ok", None, 2),
+    ),
     "AFLW2000: NaN, truncated and missing .mat, no Pose_Para": (
-        ["evaluate", "--root", "{d}/aflw", "--quiet"], ("ok", 1, 4)),
+        ["evaluate", "--root", "{d}/aflw", "--quiet"],
+        ("ok", 1, 4),
+    ),
 }
 
 
@@ -127,8 +157,15 @@ def test_corpus_case(case, corpus, capsys, tmp_path, monkeypatch):
     assert not (tmp_path / "corpus_pwned").exists() and not (corpus / "corpus_pwned").exists()
 
 
-@pytest.mark.parametrize("argv", [["benchmark", "--threads", "0"], ["benchmark", "--batch", "0"],
-                                  ["predict", "x.jpg", "--threads", "0"], ["predict", "x.jpg", "--batch-size", "0"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["benchmark", "--threads", "0"],
+        ["benchmark", "--batch", "0"],
+        ["predict", "x.jpg", "--threads", "0"],
+        ["predict", "x.jpg", "--batch-size", "0"],
+    ],
+)
 def test_corpus_impossible_arguments_are_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as info:
         main(argv)

@@ -29,8 +29,26 @@ def tiny_onnx(tmp_path):
 
 def test_benchmark_prints_latency_and_throughput_of_an_onnx_file(tiny_onnx, tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert main(["benchmark", "--model", str(tiny_onnx), "--threads", "1", "--batch", "4", "--repeats", "5",
-                 "--seconds", "0.05", "--json", str(out)]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "--model",
+                str(tiny_onnx),
+                "--threads",
+                "1",
+                "--batch",
+                "4",
+                "--repeats",
+                "5",
+                "--seconds",
+                "0.05",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result == json.loads(out.read_text())
     assert result["backend"] == "onnxruntime" and result["batch"] == 4 and result["input_size"] == 8
@@ -52,16 +70,25 @@ def test_benchmark_of_a_missing_model_is_a_clear_error(tmp_path, capsys):
     assert "nope.onnx: model file not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["benchmark", "--batch", "0"], "argument --batch: expected an integer from 1 to 1024, got '0'"),
-    (["benchmark", "--batch", "100000"], "argument --batch: expected an integer from 1 to 1024"),
-    (["benchmark", "--threads", "0"], "argument --threads: expected an integer >= 1, got '0'"),
-    (["benchmark", "--threads", "-1"], "argument --threads: expected an integer >= 1, got '-1'"),
-    (["benchmark", "--repeats", "0"], "argument --repeats: expected an integer >= 1"),
-    (["benchmark", "--seconds", "0"], "argument --seconds: expected a number above 0"),
-    (["predict", "x.jpg", "--batch-size", "abc"], "argument --batch-size: expected an integer from 1 to 1024"),
-    (["label", "x.jpg", "--json", "o.jsonl", "--min-score", "nan"], "argument --min-score: expected a number >= 0"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["benchmark", "--batch", "0"], "argument --batch: expected an integer from 1 to 1024, got '0'"),
+        (["benchmark", "--batch", "100000"], "argument --batch: expected an integer from 1 to 1024"),
+        (["benchmark", "--threads", "0"], "argument --threads: expected an integer >= 1, got '0'"),
+        (["benchmark", "--threads", "-1"], "argument --threads: expected an integer >= 1, got '-1'"),
+        (["benchmark", "--repeats", "0"], "argument --repeats: expected an integer >= 1"),
+        (["benchmark", "--seconds", "0"], "argument --seconds: expected a number above 0"),
+        (
+            ["predict", "x.jpg", "--batch-size", "abc"],
+            "argument --batch-size: expected an integer from 1 to 1024",
+        ),
+        (
+            ["label", "x.jpg", "--json", "o.jsonl", "--min-score", "nan"],
+            "argument --min-score: expected a number >= 0",
+        ),
+    ],
+)
 def test_impossible_knobs_are_usage_errors_before_any_work(argv, message, tiny_onnx, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([*argv, *(["--model", str(tiny_onnx)] if argv[0] != "label" else [])])

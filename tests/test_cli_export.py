@@ -27,13 +27,20 @@ def checkpoint(tmp_path_factory):
 def exported(checkpoint, tmp_path_factory):
     """The checkpoint exported by the command (the dynamo exporter: seconds, so once)."""
     out = tmp_path_factory.mktemp("exported") / "tiny.onnx"
-    assert main(["export", "--model", str(checkpoint), "--out", str(out), "--json", str(out.with_suffix(".json"))]) == 0
+    assert (
+        main(
+            ["export", "--model", str(checkpoint), "--out", str(out), "--json", str(out.with_suffix(".json"))]
+        )
+        == 0
+    )
     return out
 
 
 def test_export_of_a_checkpoint_is_parity_checked_and_self_describing(exported, checkpoint):
     report = json.loads(exported.with_suffix(".json").read_text())
-    assert report["precision"] == "fp32" and report["input_size"] == 32 and report["source"] == str(checkpoint)
+    assert (
+        report["precision"] == "fp32" and report["input_size"] == 32 and report["source"] == str(checkpoint)
+    )
     assert report["parity"]["max_abs_diff_deg"] <= 0.01
     meta = onnx_metadata(onnx.load(str(exported)))
     assert meta["input_size"] == "32" and meta["angle_order"] == "yaw, pitch, roll"
@@ -47,7 +54,10 @@ def test_info_reads_the_onnx_metadata_and_the_checkpoint(exported, checkpoint, c
     out = capsys.readouterr().out
     info = json.loads((tmp_path / "info.json").read_text())
     assert info["metadata"] == "embedded" and info["input_size"] == 32 and info["precision"] == "fp32"
-    assert info["training_data"] == META["training_data"] and info["angle_convention"] == CONVENTIONS["angle_convention"]
+    assert (
+        info["training_data"] == META["training_data"]
+        and info["angle_convention"] == CONVENTIONS["angle_convention"]
+    )
     for line in ("input_size        32", "angle_order       yaw, pitch, roll", "training_data     synthetic"):
         assert line in out
     assert main(["info", "--model", str(checkpoint)]) == 0
@@ -59,13 +69,26 @@ def test_info_of_an_onnx_file_without_metadata_gives_the_project_conventions(tmp
     assert main(["info", "--model", str(bare), "--json", str(tmp_path / "i.json")]) == 0
     info = json.loads((tmp_path / "i.json").read_text())
     assert info["input_size"] == 48 and info["training_data"] == "not recorded"
-    assert info["metadata"].startswith("none in the file") and info["normalization"] == CONVENTIONS["normalization"]
+    assert (
+        info["metadata"].startswith("none in the file")
+        and info["normalization"] == CONVENTIONS["normalization"]
+    )
 
 
 def test_export_int8_quantises_within_the_budget_and_records_it(exported, tmp_path, capsys):
     out = tmp_path / "tiny_int8.onnx"
-    argv = ["export", "--model", str(exported), "--int8", "--out", str(out), "--calibration-images", "32",
-            "--json", str(tmp_path / "q.json")]
+    argv = [
+        "export",
+        "--model",
+        str(exported),
+        "--int8",
+        "--out",
+        str(out),
+        "--calibration-images",
+        "32",
+        "--json",
+        str(tmp_path / "q.json"),
+    ]
     assert main([*argv, "--max-drop", "1000"]) == 0  # an untrained net: accuracy is not the point here
     report = json.loads((tmp_path / "q.json").read_text())
     assert report["precision"] == "int8" and report["int8"]["qdq"]["QuantizeLinear"] > 0
@@ -90,7 +113,9 @@ def test_export_refuses_bad_requests(tmp_path, capsys, checkpoint):
     assert not (tmp_path / "x.onnx").exists()
 
 
-@pytest.mark.parametrize("command", ["predict", "label", "evaluate", "benchmark", "export", "info", "bench-synth"])
+@pytest.mark.parametrize(
+    "command", ["predict", "label", "evaluate", "benchmark", "export", "info", "bench-synth"]
+)
 def test_every_command_has_help_with_examples(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args([command, "--help"])
@@ -101,7 +126,12 @@ def test_every_command_has_help_with_examples(command, capsys):
 
 def test_models_default_to_the_pretrained_model():
     parser = build_parser()
-    for argv in (["predict", "x.jpg"], ["evaluate", "--root", "r"], ["benchmark"], ["export", "--out", "o.onnx"],
-                 ["info"]):
+    for argv in (
+        ["predict", "x.jpg"],
+        ["evaluate", "--root", "r"],
+        ["benchmark"],
+        ["export", "--out", "o.onnx"],
+        ["info"],
+    ):
         assert parser.parse_args(argv).model == "pretrained"
     assert parser.parse_args(["predict", "x.jpg"]).detector == "blazeface"

@@ -37,14 +37,41 @@ def photos(tmp_path, aflw2000_dev):
 
 def test_label_writes_one_record_per_face_and_failures_to_their_own_file(tmp_path, capsys, photos):
     out = tmp_path / "labels.jsonl"
-    assert main(["label", str(photos), "--json", str(out), "--quiet", "--summary-json", str(tmp_path / "s.json"),
-                 *CALIBRATION]) == 0
+    assert (
+        main(
+            [
+                "label",
+                str(photos),
+                "--json",
+                str(out),
+                "--quiet",
+                "--summary-json",
+                str(tmp_path / "s.json"),
+                *CALIBRATION,
+            ]
+        )
+        == 0
+    )
     stdout = capsys.readouterr().out
     labels = rows(out)
     assert len(labels) == 3 and {r["face"] for r in labels} == {0}
     for r in labels:
-        assert set(r) == {"file", "face", "box", "crop_box", "yaw", "pitch", "roll", "raw_angles", "detector_score",
-                          "presence", "residual", "teacher", "teacher_version", "calibrated"}
+        assert set(r) == {
+            "file",
+            "face",
+            "box",
+            "crop_box",
+            "yaw",
+            "pitch",
+            "roll",
+            "raw_angles",
+            "detector_score",
+            "presence",
+            "residual",
+            "teacher",
+            "teacher_version",
+            "calibrated",
+        }
         assert r["teacher"] == "mediapipe" and r["teacher_version"] and r["calibrated"] == (not CALIBRATION)
         assert 0.5 <= r["detector_score"] <= 1 and r["presence"] > 0.5 and 0 < r["residual"] < 3
         assert all(-99 <= r[k] <= 99 for k in ("yaw", "pitch", "roll")) and len(r["raw_angles"]) == 3
@@ -71,24 +98,43 @@ def test_label_of_one_image_and_the_max_faces_limit(tmp_path, capsys, aflw2000_d
     assert (tmp_path / "one.failures.jsonl").read_text() == ""
 
 
-@pytest.mark.parametrize("make_args, message", [
-    (lambda d: [str(d / "missing"), "--json", str(d / "o.jsonl")], "input not found"),
-    (lambda d: [str(d / "blank.png"), "--json", str(d / "o.jsonl")], "no face labelled"),
-    (lambda d: [str(d / "notes.txt"), "--json", str(d / "o.jsonl")], "not an image"),
-])
+@pytest.mark.parametrize(
+    "make_args, message",
+    [
+        (lambda d: [str(d / "missing"), "--json", str(d / "o.jsonl")], "input not found"),
+        (lambda d: [str(d / "blank.png"), "--json", str(d / "o.jsonl")], "no face labelled"),
+        (lambda d: [str(d / "notes.txt"), "--json", str(d / "o.jsonl")], "not an image"),
+    ],
+)
 def test_label_errors_exit_2_with_one_line(tmp_path, capsys, make_args, message):
     cv2.imwrite(str(tmp_path / "blank.png"), np.full((120, 160, 3), 128, np.uint8))
     (tmp_path / "notes.txt").write_text("hello")
     assert main(["label", *make_args(tmp_path), "--quiet", "--no-calibration"]) == 2
-    (line,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("headpose label: error: ")]
+    (line,) = [
+        line for line in capsys.readouterr().err.splitlines() if line.startswith("headpose label: error: ")
+    ]
     assert message in line
     assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_evaluate_scores_the_teacher_on_ground_truth_landmark_crops(tmp_path, capsys, aflw2000_dev):
     out = tmp_path / "teacher.json"
-    assert main(["evaluate", "--root", str(aflw2000_dev), "--model", "mediapipe", "--quiet", "--json", str(out),
-                 *CALIBRATION]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--root",
+                str(aflw2000_dev),
+                "--model",
+                "mediapipe",
+                "--quiet",
+                "--json",
+                str(out),
+                *CALIBRATION,
+            ]
+        )
+        == 0
+    )
     stdout = capsys.readouterr().out
     result = json.loads(out.read_text())
     assert result["model"] == "mediapipe" and result["protocol"] == "aflw2000_standard"
@@ -104,11 +150,26 @@ def test_evaluate_of_a_model_reports_the_yaw_buckets_too(tmp_path, capsys, aflw2
     from tests.inference.conftest import export_tiny_onnx
 
     model = export_tiny_onnx(tmp_path / "tiny.onnx")
-    assert main(["evaluate", "--root", str(aflw2000_dev), "--model", str(model), "--quiet",
-                 "--json", str(tmp_path / "m.json")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--root",
+                str(aflw2000_dev),
+                "--model",
+                str(model),
+                "--quiet",
+                "--json",
+                str(tmp_path / "m.json"),
+            ]
+        )
+        == 0
+    )
     result = json.loads((tmp_path / "m.json").read_text())
     assert [b["bucket"] for b in result["buckets"]] == ["0-30", "30-60", "60-99"]
-    assert result["backend"] == "onnxruntime" and result["mae_yaw_0_30"] == pytest.approx(result["buckets"][0]["mae"])
+    assert result["backend"] == "onnxruntime" and result["mae_yaw_0_30"] == pytest.approx(
+        result["buckets"][0]["mae"]
+    )
 
 
 def test_evaluate_skips_a_bad_file_and_writes_the_skip_report_it_names(tmp_path, capsys, aflw2000_dev):
@@ -123,8 +184,23 @@ def test_evaluate_skips_a_bad_file_and_writes_the_skip_report_it_names(tmp_path,
     (root / f"{stems[0]}.jpg").write_bytes(b"")  # zero bytes
     model = export_tiny_onnx(tmp_path / "tiny.onnx")
     report = tmp_path / "skipped.csv"
-    assert main(["evaluate", "--root", str(root), "--model", str(model), "--quiet", "--json", str(tmp_path / "m.json"),
-                 "--skip-report", str(report)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--root",
+                str(root),
+                "--model",
+                str(model),
+                "--quiet",
+                "--json",
+                str(tmp_path / "m.json"),
+                "--skip-report",
+                str(report),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     bad = str(root / f"{stems[0]}.jpg")
     assert f"1 bad file(s) skipped, first {bad}" in out and f"all in {report}" in out
@@ -155,8 +231,14 @@ def test_mae_by_yaw_bucket_matches_pose_metrics():
         assert b["mae"] == pytest.approx(metrics[f"mae_yaw_{lo}_{hi}"])
         assert b["mae"] == pytest.approx(np.mean([b["yaw"], b["pitch"], b["roll"]]))
     empty = mae_by_yaw_bucket(pred[:1] * 0, np.zeros((1, 3)))
-    assert empty[0]["n"] == 1 and empty[1] == {"bucket": "30-60", "n": 0, "yaw": None, "pitch": None, "roll": None,
-                                                "mae": None}
+    assert empty[0]["n"] == 1 and empty[1] == {
+        "bucket": "30-60",
+        "n": 0,
+        "yaw": None,
+        "pitch": None,
+        "roll": None,
+        "mae": None,
+    }
 
 
 def test_a_missing_teacher_calibration_is_a_clear_error(tmp_path, capsys, monkeypatch, aflw2000_dev):

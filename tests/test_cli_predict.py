@@ -9,7 +9,6 @@ import pytest
 from headpose.cli import main
 from tests.inference.conftest import CLIP, export_tiny_onnx, read_video, render_head_turn, write_video
 
-
 pytestmark = pytest.mark.usefixtures("plain_logging")
 
 
@@ -51,8 +50,19 @@ def test_image_with_boxes(tmp_path, capsys, model, heads):
     image = save(tmp_path / "head.png", frames[0])
     # Keyed by the path as given on the command line.
     (tmp_path / "boxes.json").write_text(json.dumps({str(image): [boxes[0].tolist()]}))
-    code, summary, _ = run(capsys, tmp_path, image, "--model", model, "--boxes", tmp_path / "boxes.json",
-                           "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(
+        capsys,
+        tmp_path,
+        image,
+        "--model",
+        model,
+        "--boxes",
+        tmp_path / "boxes.json",
+        "--out",
+        tmp_path / "out",
+        "--json",
+        tmp_path / "p.jsonl",
+    )
     assert code == 0 and summary["faces"] == 1 and summary["failures"] == 0
     assert summary["failures_file"] == str(tmp_path / "out" / "failures.jsonl")
     assert (tmp_path / "out" / "failures.jsonl").read_text() == ""
@@ -76,8 +86,19 @@ def test_folder_reports_bad_files_and_keeps_going(tmp_path, capsys, caplog, mode
     (folder / "notes.txt").write_text("ignored")
     keyed = {"a.jpg": [boxes[1].tolist()], "sub/b.png": [boxes[2].tolist()]}  # relative to the folder
     (tmp_path / "boxes.json").write_text(json.dumps(keyed))
-    code, summary, _ = run(capsys, tmp_path, folder, "--model", model, "--boxes", tmp_path / "boxes.json",
-                           "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(
+        capsys,
+        tmp_path,
+        folder,
+        "--model",
+        model,
+        "--boxes",
+        tmp_path / "boxes.json",
+        "--out",
+        tmp_path / "out",
+        "--json",
+        tmp_path / "p.jsonl",
+    )
     assert code == 0
     assert summary["frames"] == 4 and summary["faces"] == 2 and summary["failures"] == 2
     assert summary["failures_file"] == str(tmp_path / "out" / "failures.jsonl")
@@ -98,8 +119,9 @@ def test_folder_of_face_crops_with_the_whole_image_detector(tmp_path, capsys, mo
     faces = generate(dict(num_images=3, image_size=64, seed=1), workers=1, progress=False)
     for i, image in enumerate(faces.images):
         save(tmp_path / f"crop{i}.png", image)
-    code, summary, _ = run(capsys, tmp_path, tmp_path, "--model", model, "--detector", "whole",
-                           "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(
+        capsys, tmp_path, tmp_path, "--model", model, "--detector", "whole", "--json", tmp_path / "p.jsonl"
+    )
     assert code == 0 and summary["faces"] == 3
     assert [r["box"] for r in rows(tmp_path / "p.jsonl")] == [[0.0, 0.0, 64.0, 64.0]] * 3
 
@@ -108,8 +130,20 @@ def test_video_with_boxes_writes_every_frame(tmp_path, capsys, model, heads):
     frames, boxes = heads
     video = write_video(tmp_path / "turn.mp4", frames)
     (tmp_path / "boxes.json").write_text(json.dumps({str(i): [b.tolist()] for i, b in enumerate(boxes)}))
-    code, summary, _ = run(capsys, tmp_path, video, "--model", model, "--boxes", tmp_path / "boxes.json",
-                           "--no-smooth", "--out", tmp_path / "out", "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(
+        capsys,
+        tmp_path,
+        video,
+        "--model",
+        model,
+        "--boxes",
+        tmp_path / "boxes.json",
+        "--no-smooth",
+        "--out",
+        tmp_path / "out",
+        "--json",
+        tmp_path / "p.jsonl",
+    )
     assert code == 0 and summary["frames"] == summary["faces"] == len(frames) and not summary["smoothing"]
     assert [r["frame"] for r in rows(tmp_path / "p.jsonl")] == list(range(len(frames)))
     assert len(read_video(tmp_path / "out" / "turn_pose.mp4")) == len(frames)
@@ -125,19 +159,42 @@ def test_a_truncated_video_is_a_failure_not_a_silent_success(tmp_path, capsys, m
     data = (tmp_path / "whole.avi").read_bytes()
     (tmp_path / "cut.avi").write_bytes(data[: len(data) // 2])  # AVI keeps its frame count in the header
     (tmp_path / "boxes.json").write_text(json.dumps({str(i): [b.tolist()] for i, b in enumerate(boxes)}))
-    code, summary, _ = run(capsys, tmp_path, tmp_path / "cut.avi", "--model", model, "--boxes",
-                           tmp_path / "boxes.json", "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(
+        capsys,
+        tmp_path,
+        tmp_path / "cut.avi",
+        "--model",
+        model,
+        "--boxes",
+        tmp_path / "boxes.json",
+        "--json",
+        tmp_path / "p.jsonl",
+    )
     assert code == 0 and 0 < summary["frames"] < 20
     (failure,) = rows(tmp_path / "p.failures.jsonl")
-    assert f"decoded {summary['frames']} of the 20 frames" in failure["error"] and "truncated" in failure["error"]
+    assert (
+        f"decoded {summary['frames']} of the 20 frames" in failure["error"]
+        and "truncated" in failure["error"]
+    )
 
 
 def test_an_unknown_video_codec_names_the_output_and_leaves_nothing(tmp_path, capsys, model, heads):
     frames, boxes = heads
     video = write_video(tmp_path / "turn.mp4", frames)
     (tmp_path / "boxes.json").write_text(json.dumps({str(i): [b.tolist()] for i, b in enumerate(boxes)}))
-    code, _, err = run(capsys, tmp_path, video, "--model", model, "--boxes", tmp_path / "boxes.json",
-                       "--out", tmp_path / "out", "--fourcc", "XXXX")
+    code, _, err = run(
+        capsys,
+        tmp_path,
+        video,
+        "--model",
+        model,
+        "--boxes",
+        tmp_path / "boxes.json",
+        "--out",
+        tmp_path / "out",
+        "--fourcc",
+        "XXXX",
+    )
     assert code == 2 and f"{tmp_path / 'out' / 'turn_pose.mp4'}: cannot write video with codec 'XXXX'" in err
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -149,8 +206,17 @@ def test_real_frame_with_the_dlib_detector(tmp_path, capsys, model):
     _, bgr = capture.read()
     capture.release()
     cv2.imwrite(str(tmp_path / "person.jpg"), bgr)
-    code, summary, _ = run(capsys, tmp_path, tmp_path / "person.jpg", "--model", model, "--detector", "dlib",
-                           "--json", tmp_path / "p.jsonl")
+    code, summary, _ = run(
+        capsys,
+        tmp_path,
+        tmp_path / "person.jpg",
+        "--model",
+        model,
+        "--detector",
+        "dlib",
+        "--json",
+        tmp_path / "p.jsonl",
+    )
     assert code == 0 and summary["faces"] == 1 and summary["detector"] == "dlib"
     assert summary["crop_mapping"] == {"scale": 1.0, "shift": [0.0, 0.06], "margin": 0.25}
 
@@ -169,18 +235,27 @@ def test_huge_image_is_refused_or_downscaled_with_boxes_in_original_pixels(tmp_p
     np.testing.assert_allclose(row["box"], boxes[0] * 4, atol=1.0)
 
 
-@pytest.mark.parametrize("make_args, message", [
-    (lambda d, m: [d / "missing.jpg", "--model", m], "input not found"),
-    (lambda d, m: [d / "x.jpg", "--model", d / "missing.onnx"], "model file not found"),
-    (lambda d, m: [d / "x.jpg", "--model", m, "--camera", "0"], "exactly one of INPUT"),
-    (lambda d, m: ["--model", m, "--camera", "97"], "camera 97 could not be opened"),
-    (lambda d, m: [d / "x.jpg", "--model", m], "no face found by the blazeface detector"),
-    (lambda d, m: [d / "x.jpg", "--model", m, "--detector", "dlib"], "no face found by the dlib detector"),
-    (lambda d, m: [d / "x.jpg", "--model", "mediapipe"], "is the MediaPipe teacher"),
-    (lambda d, m: [d / "notes.txt", "--model", m], "not an image"),
-    (lambda d, m: [d / "empty", "--model", m], "folder holds no images"),
-    (lambda d, m: [d / "x.jpg", "--model", m, "--out", d / "notes.txt"], "notes.txt: exists and is not a folder"),
-])
+@pytest.mark.parametrize(
+    "make_args, message",
+    [
+        (lambda d, m: [d / "missing.jpg", "--model", m], "input not found"),
+        (lambda d, m: [d / "x.jpg", "--model", d / "missing.onnx"], "model file not found"),
+        (lambda d, m: [d / "x.jpg", "--model", m, "--camera", "0"], "exactly one of INPUT"),
+        (lambda d, m: ["--model", m, "--camera", "97"], "camera 97 could not be opened"),
+        (lambda d, m: [d / "x.jpg", "--model", m], "no face found by the blazeface detector"),
+        (
+            lambda d, m: [d / "x.jpg", "--model", m, "--detector", "dlib"],
+            "no face found by the dlib detector",
+        ),
+        (lambda d, m: [d / "x.jpg", "--model", "mediapipe"], "is the MediaPipe teacher"),
+        (lambda d, m: [d / "notes.txt", "--model", m], "not an image"),
+        (lambda d, m: [d / "empty", "--model", m], "folder holds no images"),
+        (
+            lambda d, m: [d / "x.jpg", "--model", m, "--out", d / "notes.txt"],
+            "notes.txt: exists and is not a folder",
+        ),
+    ],
+)
 def test_usage_errors_exit_2_with_a_clear_message(tmp_path, capsys, model, make_args, message):
     save(tmp_path / "x.jpg", np.full((120, 160, 3), 128, np.uint8))
     (tmp_path / "notes.txt").write_text("hello")
@@ -202,7 +277,9 @@ def test_real_photos_with_the_default_blazeface_detector(tmp_path, capsys, model
     assert code == 0 and summary["detector"] == "blazeface" and summary["frames_with_faces"] == 3
     assert summary["crop_mapping"] == {"scale": 0.93, "shift": [0.0, 0.05], "margin": 0.25}
     assert summary["failures"] == 0 and summary["failures_file"] == str(tmp_path / "p.failures.jsonl")
-    assert all(r["detector"] == "blazeface" and 0.5 <= r["confidence"] <= 1 for r in rows(tmp_path / "p.jsonl"))
+    assert all(
+        r["detector"] == "blazeface" and 0.5 <= r["confidence"] <= 1 for r in rows(tmp_path / "p.jsonl")
+    )
 
 
 def test_human_summary_and_failures_file_on_request(tmp_path, capsys, model, heads):
@@ -213,10 +290,26 @@ def test_human_summary_and_failures_file_on_request(tmp_path, capsys, model, hea
     for i in range(7):
         (folder / f"bad{i}.jpg").write_bytes(b"nope")
     (tmp_path / "boxes.json").write_text(json.dumps({"a.png": [boxes[0].tolist()]}))
-    assert main(["predict", str(folder), "--model", model, "--boxes", str(tmp_path / "boxes.json"), "--quiet",
-                 "--failures", str(tmp_path / "bad.jsonl")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(folder),
+                "--model",
+                model,
+                "--boxes",
+                str(tmp_path / "boxes.json"),
+                "--quiet",
+                "--failures",
+                str(tmp_path / "bad.jsonl"),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out.strip().splitlines()
-    assert out[0].startswith(f"8 images from {folder}: 1 face in 1 image, 7 failures (see {tmp_path / 'bad.jsonl'})")
+    assert out[0].startswith(
+        f"8 images from {folder}: 1 face in 1 image, 7 failures (see {tmp_path / 'bad.jsonl'})"
+    )
     assert "images/s" in out[2] and out[-1].startswith("outputs: none")
     assert "bad3.jpg" not in "\n".join(out)  # failures are in the file, not on stdout
     assert len(rows(tmp_path / "bad.jsonl")) == 7

@@ -24,7 +24,12 @@ def test_dvc_repro_skips_unchanged_stages_and_push_pull_restores_outputs(tmp_pat
     for name in ("pyproject.toml", "dvc.yaml", ".gitignore"):
         shutil.copy(REPO / name, project / name)
     for name in ("conf", "src", ".dvc"):
-        shutil.copytree(REPO / name, project / name, ignore=shutil.ignore_patterns("local", "__pycache__", "cache", "tmp"))
+        shutil.copytree(
+            REPO / name, project / name, ignore=shutil.ignore_patterns("local", "__pycache__", "cache", "tmp")
+        )
+    for keep in REPO.glob("data/**/.gitkeep"):  # the data layout a clone has
+        (project / keep.relative_to(REPO)).parent.mkdir(parents=True, exist_ok=True)
+        (project / keep.relative_to(REPO)).touch()
     (project / "conf" / "local").mkdir()
     env = {
         **os.environ,

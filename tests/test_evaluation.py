@@ -1,8 +1,14 @@
 import numpy as np
 import pytest
 
-from headpose.evaluation import (as_mlflow_metrics, euler_mae_floor, faceset_mae, faceset_metrics,
-                                 latency_vs_mae_figure, pose_metrics)
+from headpose.evaluation import (
+    as_mlflow_metrics,
+    euler_mae_floor,
+    faceset_mae,
+    faceset_metrics,
+    latency_vs_mae_figure,
+    pose_metrics,
+)
 from tests.conftest import make_faceset
 
 
@@ -26,7 +32,9 @@ def test_euler_floor_is_zero_without_rotation_error_and_grows_with_it():
 
 def test_near_profile_labels_turn_a_small_rotation_error_into_a_large_euler_error():
     rng = np.random.default_rng(2)
-    frontal = np.column_stack([rng.uniform(-20, 20, 300), rng.uniform(-30, 30, 300), rng.uniform(-30, 30, 300)])
+    frontal = np.column_stack(
+        [rng.uniform(-20, 20, 300), rng.uniform(-30, 30, 300), rng.uniform(-30, 30, 300)]
+    )
     profile = frontal + [88.0, 0.0, 0.0]
     assert euler_mae_floor(frontal, 2.0) < 1.5  # about 2/3 of 2 deg spread over three angles
     assert euler_mae_floor(profile, 2.0) > 3 * euler_mae_floor(frontal, 2.0)
@@ -47,14 +55,30 @@ def test_faceset_mae_is_the_mean_of_the_three_angle_errors_and_none_without_a_se
 
 
 def test_mlflow_metrics_flatten_nested_rows_and_keep_only_numbers():
-    metrics = as_mlflow_metrics({"teacher": {"mae": 5, "precision": "fp32", "mae_real": None, "ok": True,
-                                             "throughput": {"b1": np.float32(2.5)}}, "gain_deg": 0.5})
-    assert metrics == {"teacher.mae": {"value": 5.0, "step": 0}, "teacher.throughput.b1": {"value": 2.5, "step": 0},
-                       "gain_deg": {"value": 0.5, "step": 0}}
+    metrics = as_mlflow_metrics(
+        {
+            "teacher": {
+                "mae": 5,
+                "precision": "fp32",
+                "mae_real": None,
+                "ok": True,
+                "throughput": {"b1": np.float32(2.5)},
+            },
+            "gain_deg": 0.5,
+        }
+    )
+    assert metrics == {
+        "teacher.mae": {"value": 5.0, "step": 0},
+        "teacher.throughput.b1": {"value": 2.5, "step": 0},
+        "gain_deg": {"value": 0.5, "step": 0},
+    }
 
 
 def test_latency_vs_mae_plots_one_point_per_row_and_logs_a_wide_latency_range():
-    rows = {"a": {"ms": 0.1, "mae": 5.0, "backend": "onnxruntime"}, "b": {"ms": 10.0, "mae": 4.0, "backend": "pytorch"}}
+    rows = {
+        "a": {"ms": 0.1, "mae": 5.0, "backend": "onnxruntime"},
+        "b": {"ms": 10.0, "mae": 4.0, "backend": "pytorch"},
+    }
     fig = latency_vs_mae_figure(rows, "ms", "mae", "t", highlight="b", marker_key="backend")
     ax = fig.axes[0]
     assert len(ax.collections) == 2 and ax.get_xscale() == "log"

@@ -4,8 +4,9 @@ from headpose.flops import count_macs, count_params
 
 
 def _tiny() -> nn.Module:
-    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                         nn.Linear(8, 10))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10)
+    )
 
 
 def test_count_params():

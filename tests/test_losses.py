@@ -84,7 +84,8 @@ def test_geodesic_loss_sample_weights():
     identity = torch.eye(3).expand(2, 3, 3)
     turns = euler_to_matrix(torch.tensor([[0.0, 90.0, 0.0], [0.0, 180.0, 0.0]]))
     assert geodesic_loss(turns, identity, sample_weights=torch.tensor([1.0, 0.0])).item() == pytest.approx(
-        math.pi / 4, abs=1e-6)
+        math.pi / 4, abs=1e-6
+    )
 
 
 def test_param_regularization_by_hand():

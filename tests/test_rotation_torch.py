@@ -20,8 +20,9 @@ def test_euler_to_matrix_matches_angles_module(ypr):
 
 def test_matrix_to_euler_matches_angles_module(ypr):
     rotations = angles.euler_to_matrix(ypr[:, 0], ypr[:, 1], ypr[:, 2])
-    np.testing.assert_allclose(matrix_to_euler(torch.from_numpy(rotations)).numpy(),
-                               angles.matrix_to_euler(rotations), atol=1e-9)
+    np.testing.assert_allclose(
+        matrix_to_euler(torch.from_numpy(rotations)).numpy(), angles.matrix_to_euler(rotations), atol=1e-9
+    )
     np.testing.assert_allclose(matrix_to_euler(torch.from_numpy(rotations)).numpy(), ypr, atol=1e-9)
 
 
@@ -40,8 +41,9 @@ def test_6d_of_a_rotations_first_two_columns_gives_back_the_rotation(ypr):
 def test_6d_of_any_vector_is_a_proper_rotation():
     six_d = torch.randn(100, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     r = rotation_6d_to_matrix(six_d)
-    np.testing.assert_allclose((r.transpose(-1, -2) @ r).numpy(), np.broadcast_to(np.eye(3), r.shape),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        (r.transpose(-1, -2) @ r).numpy(), np.broadcast_to(np.eye(3), r.shape), atol=1e-12
+    )
     np.testing.assert_allclose(torch.linalg.det(r).numpy(), 1.0, atol=1e-12)
 
 

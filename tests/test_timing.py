@@ -1,6 +1,5 @@
-import pytest
-
 import numpy as np
+import pytest
 
 from headpose.timing import interleaved_latency, latency_ms, measure_latency, measure_throughput, time_calls
 
@@ -20,14 +19,17 @@ def test_warmup_calls_are_made_but_not_timed():
 
 def test_latency_percentiles_are_ordered_and_counted():
     calls = []
-    stats = measure_latency(lambda b: calls.append(len(b)), np.zeros((1, 3, 4, 4), np.float32), warmup=2, repeats=7)
+    stats = measure_latency(
+        lambda b: calls.append(len(b)), np.zeros((1, 3, 4, 4), np.float32), warmup=2, repeats=7
+    )
     assert len(calls) == 9 and 0 <= stats["p50_ms"] <= stats["p90_ms"] <= stats["p99_ms"]
 
 
 def test_interleaved_rounds_time_every_call_alike():
     order = []
-    stats = interleaved_latency({"a": lambda: order.append("a"), "b": lambda: order.append("b")},
-                                runs=4, warmup=1, rounds=2)
+    stats = interleaved_latency(
+        {"a": lambda: order.append("a"), "b": lambda: order.append("b")}, runs=4, warmup=1, rounds=2
+    )
     assert order == ["a", "b"] + ["a", "a", "b", "b"] * 2  # warm-up, then alternating rounds
     assert set(stats) == {"a", "b"} and all(s["p50_ms"] >= 0 for s in stats.values())
 

@@ -45,14 +45,19 @@ def test_draw_axes_leaves_the_input_untouched_and_honours_center_and_size():
 
 def test_annotate_draws_each_face_box_axes_and_caption_on_a_copy():
     image = np.zeros((200, 300, 3), np.uint8)
-    out = annotate(image, np.array([[40.0, 60.0, 100.0, 120.0], [180.0, 50.0, 260.0, 130.0]]),
-                   np.array([[0.0, 0.0, 0.0], [30.0, -10.0, 5.0]]))
+    out = annotate(
+        image,
+        np.array([[40.0, 60.0, 100.0, 120.0], [180.0, 50.0, 260.0, 130.0]]),
+        np.array([[0.0, 0.0, 0.0], [30.0, -10.0, 5.0]]),
+    )
     assert not image.any() and out.shape == image.shape and out.dtype == np.uint8
     white = (out == 255).all(-1)
     assert white[[60, 120, 50, 130], [40, 100, 180, 260]].all()  # each box's corners
     v, u = np.nonzero((out[..., 0] > 128) & (out[..., 1] < 64) & (out[..., 2] < 64))  # the red x axes
     first = u < 150
-    assert [u[first].mean(), v[first].mean()] == pytest.approx([70 + 18, 90], abs=3)  # from the box centre, right
+    assert [u[first].mean(), v[first].mean()] == pytest.approx(
+        [70 + 18, 90], abs=3
+    )  # from the box centre, right
     caption = (out[..., 0] > 128) & (out[..., 1] > 128) & (out[..., 2] < 64)  # yellow text above each box
     assert caption[:60, 40:120].any() and caption[:50, 180:280].any()
     assert annotate(image, np.zeros((0, 4)), np.zeros((0, 3))).tolist() == image.tolist()
@@ -110,5 +115,5 @@ def test_point_labels_do_not_overlap_in_a_crowded_corner():
     boxes = [Text.get_window_extent(t, renderer) for t in ax.texts]  # the text, without its leader line
     frame = ax.get_window_extent(renderer)
     assert sorted(t.get_text() for t in ax.texts) == sorted(names)
-    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1 for b in boxes)

@@ -33,8 +33,14 @@ from typing import Any, ClassVar
 from headpose.errors import ConfigError
 
 
-def knob(default: Any = MISSING, *, lo: float | None = None, hi: float | None = None,
-         choices: tuple = (), ordered: bool = False) -> Any:
+def knob(
+    default: Any = MISSING,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple = (),
+    ordered: bool = False,
+) -> Any:
     """A dataclass field with bounds: ``lo``/``hi`` for numbers (each element of a tuple), ``choices``
     for any value, ``ordered`` for a tuple that must not decrease (a [low, high] range)."""
     meta = {"lo": lo, "hi": hi, "choices": tuple(choices), "ordered": ordered}
@@ -70,7 +76,9 @@ class Config:
                 hint = f"did you mean {close[0]!r}?" if close else f"known keys are {sorted(known)}"
                 raise ConfigError(f"{section}.{key}: unknown key; {hint}")
         hints = _hints(cls)
-        values = {key: _parse(f"{section}.{key}", value, hints[key], _meta(cls, key)) for key, value in raw.items()}
+        values = {
+            key: _parse(f"{section}.{key}", value, hints[key], _meta(cls, key)) for key, value in raw.items()
+        }
         token = _SECTION.set(section)
         try:
             return cls(**values)
@@ -95,7 +103,7 @@ class Config:
         return ConfigError(f"{getattr(self, '_section', self.section)}.{key}: {message}")
 
 
-# The section that from_dict is building, read by __post_init__ (dataclass __init__ passes no extra arguments).
+# The section that from_dict is building, read by __post_init__ (dataclass __init__ takes no extra arguments).
 _SECTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("config_section", default=None)
 
 
@@ -179,7 +187,10 @@ def _parse(key: str, value: Any, kind: Any, meta: Mapping[str, Any]) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigError(f"{key}: expected a mapping, got {value!r}")
         if args and args[1] is not Any:  # bounds apply to each value, as to a list's elements
-            return {k: _bounded(f"{key}.{k}", _parse(f"{key}.{k}", v, args[1], {}), meta) for k, v in value.items()}
+            return {
+                k: _bounded(f"{key}.{k}", _parse(f"{key}.{k}", v, args[1], {}), meta)
+                for k, v in value.items()
+            }
         return dict(value)
     elif origin is tuple or origin is list or kind in (tuple, list):
         return _parse_sequence(key, value, kind, meta)
@@ -194,10 +205,15 @@ def _parse_sequence(key: str, value: Any, kind: Any, meta: Mapping[str, Any]) ->
         raise ConfigError(f"{key}: expected a list, got {value!r}")
     if origin is tuple and args and args[-1] is not Ellipsis and len(value) != len(args):
         raise ConfigError(f"{key}: expected a list of {len(args)} values, got {value!r}")
-    element_kinds = (args[:1] * len(value) if (origin is list or (args and args[-1] is Ellipsis))
-                     else args or (Any,) * len(value))
-    items = [_bounded(f"{key}[{i}]", _parse(f"{key}[{i}]", v, k, {}), meta)
-             for i, (v, k) in enumerate(zip(value, element_kinds, strict=True))]
+    element_kinds = (
+        args[:1] * len(value)
+        if (origin is list or (args and args[-1] is Ellipsis))
+        else args or (Any,) * len(value)
+    )
+    items = [
+        _bounded(f"{key}[{i}]", _parse(f"{key}[{i}]", v, k, {}), meta)
+        for i, (v, k) in enumerate(zip(value, element_kinds, strict=True))
+    ]
     if meta.get("ordered") and any(a > b for a, b in zip(items, items[1:])):
         raise ConfigError(f"{key}: expected [low, high] with low <= high, got {list(value)!r}")
     return tuple(items) if origin is tuple else items

@@ -105,13 +105,18 @@ class ModelFilesDataset(AbstractDataset[dict[str, bytes], dict[str, Path]]):
         directory = Path(self._path)
         if not directory.is_dir():
             return {}
-        return {p.name[: -len(self._suffix)]: p for p in sorted(directory.iterdir())
-                if p.is_file() and p.name.endswith(self._suffix)}
+        return {
+            p.name[: -len(self._suffix)]: p
+            for p in sorted(directory.iterdir())
+            if p.is_file() and p.name.endswith(self._suffix)
+        }
 
     def save(self, data: dict[str, bytes]) -> None:
         for name in data:
             if "/" in name or name.startswith("."):
-                raise DatasetError(f"{self._path}: file name {name!r} must be a plain name inside the directory")
+                raise DatasetError(
+                    f"{self._path}: file name {name!r} must be a plain name inside the directory"
+                )
         with atomic_path(Path(self._path), directory=True) as tmp:
             for name, content in data.items():
                 (tmp / name).write_bytes(content)

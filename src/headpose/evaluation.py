@@ -44,7 +44,9 @@ def torch_predictor(model: torch.nn.Module, device: str | torch.device = "cpu") 
     return predict
 
 
-def predict_faceset(predict: Predictor, faceset: FaceSet, input_size: int, batch_size: int = 256, progress: bool = False) -> np.ndarray:
+def predict_faceset(
+    predict: Predictor, faceset: FaceSet, input_size: int, batch_size: int = 256, progress: bool = False
+) -> np.ndarray:
     """(N, 3) predicted (yaw, pitch, roll) for every crop of a FaceSet."""
     starts = range(0, len(faceset), batch_size)
     chunks = [
@@ -88,8 +90,9 @@ def pose_metrics(pred: np.ndarray, true: np.ndarray) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items()}
 
 
-def mae_by_yaw_bucket(pred: np.ndarray, true: np.ndarray,
-                      buckets: tuple[tuple[float, float], ...] = YAW_BUCKETS) -> list[dict[str, float | str]]:
+def mae_by_yaw_bucket(
+    pred: np.ndarray, true: np.ndarray, buckets: tuple[tuple[float, float], ...] = YAW_BUCKETS
+) -> list[dict[str, float | str]]:
     """One row per |true yaw| bucket ``[lo, hi)`` (the last one also takes |yaw| >= its hi, as in
     :func:`pose_metrics`): ``bucket`` ("0-30"), ``n``, and the MAE of yaw, pitch, roll and their mean
     (None for an empty bucket)."""
@@ -101,8 +104,12 @@ def mae_by_yaw_bucket(pred: np.ndarray, true: np.ndarray,
         mask = (abs_yaw >= lo) & ((abs_yaw < hi) | last)
         e = err[mask]
         row: dict[str, float | str] = {"bucket": f"{lo:g}-{hi:g}", "n": int(mask.sum())}
-        row.update({name: (float(e[:, i].mean()) if len(e) else None)
-                    for i, name in enumerate(("yaw", "pitch", "roll"))})
+        row.update(
+            {
+                name: (float(e[:, i].mean()) if len(e) else None)
+                for i, name in enumerate(("yaw", "pitch", "roll"))
+            }
+        )
         row["mae"] = float(e.mean()) if len(e) else None
         rows.append(row)
     return rows
@@ -151,7 +158,9 @@ def error_vs_angle_figure(pred: np.ndarray, true: np.ndarray, title: str = "") -
     return fig
 
 
-def evaluate_sets(predict: Predictor, input_size: int, sets: dict[str, FaceSet]) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
+def evaluate_sets(
+    predict: Predictor, input_size: int, sets: dict[str, FaceSet]
+) -> tuple[dict[str, dict[str, float]], dict[str, np.ndarray]]:
     """Metrics and predictions for every non-empty named set (e.g. synthetic test, AFLW2000)."""
     metrics, predictions = {}, {}
     for name, faceset in sets.items():
@@ -174,8 +183,15 @@ def as_mlflow_metrics(values: Mapping[str, Any], prefix: str = "") -> dict[str, 
     return metrics
 
 
-def latency_vs_mae_figure(rows: Mapping[str, Mapping[str, Any]], latency_key: str, mae_key: str, title: str,
-                          highlight: str | None = None, marker_key: str | None = None, note: str = "") -> Figure:
+def latency_vs_mae_figure(
+    rows: Mapping[str, Mapping[str, Any]],
+    latency_key: str,
+    mae_key: str,
+    title: str,
+    highlight: str | None = None,
+    marker_key: str | None = None,
+    note: str = "",
+) -> Figure:
     """Scatter of median latency against MAE, one labelled point per row (down-left is better).
 
     ``highlight`` names the row drawn larger in red (the one that ships); ``marker_key`` names a
@@ -187,11 +203,19 @@ def latency_vs_mae_figure(rows: Mapping[str, Mapping[str, Any]], latency_key: st
     markers = dict(zip(groups, "os^Dvx<>"))
     for name, row in rows.items():
         special = name == highlight
-        ax.scatter(row[latency_key], row[mae_key], s=60 if special else 35, zorder=3,
-                   marker=markers.get(str(row.get(marker_key)), "o"),
-                   color="tab:red" if special else f"C{groups.index(str(row.get(marker_key)))}" if marker_key
-                   else "tab:blue",
-                   label=str(row.get(marker_key)) if marker_key else None)
+        ax.scatter(
+            row[latency_key],
+            row[mae_key],
+            s=60 if special else 35,
+            zorder=3,
+            marker=markers.get(str(row.get(marker_key)), "o"),
+            color="tab:red"
+            if special
+            else f"C{groups.index(str(row.get(marker_key)))}"
+            if marker_key
+            else "tab:blue",
+            label=str(row.get(marker_key)) if marker_key else None,
+        )
     if marker_key and rows:
         handles, labels = ax.get_legend_handles_labels()
         unique = dict(zip(labels, handles))
@@ -206,6 +230,10 @@ def latency_vs_mae_figure(rows: Mapping[str, Mapping[str, Any]], latency_key: st
     if note:
         fig.text(0.01, 0.01, textwrap.fill(note, 130), fontsize=7, va="bottom", color="0.35")
     fig.tight_layout(rect=(0, 0.08 if note else 0, 1, 1))
-    label_points(ax, [r[latency_key] for r in rows.values()], [r[mae_key] for r in rows.values()],
-                 [name + (" (ships)" if name == highlight else "") for name in rows])
+    label_points(
+        ax,
+        [r[latency_key] for r in rows.values()],
+        [r[mae_key] for r in rows.values()],
+        [name + (" (ships)" if name == highlight else "") for name in rows],
+    )
     return fig

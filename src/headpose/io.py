@@ -37,8 +37,10 @@ def resolve_output(target: str | os.PathLike, directory: bool = False) -> Path:
     if not directory and stat.S_ISDIR(mode):
         raise HeadposeError(f"{target}: is a folder; give a file path")
     if not directory and not stat.S_ISREG(mode):
-        raise HeadposeError(f"{target}: is not a regular file (device, pipe or socket); refusing to replace it"
-                            f" (use {STDOUT!r} for standard output)")
+        raise HeadposeError(
+            f"{target}: is not a regular file (device, pipe or socket); refusing to replace it"
+            f" (use {STDOUT!r} for standard output)"
+        )
     return target
 
 

@@ -22,8 +22,13 @@ def _reduce(per_sample: torch.Tensor, sample_weights: torch.Tensor | None) -> to
     return (per_sample * sample_weights.to(per_sample)).mean()
 
 
-def binned_loss(logits: torch.Tensor, bins: torch.Tensor, angles: torch.Tensor, alpha: float,
-                sample_weights: torch.Tensor | None = None) -> torch.Tensor:
+def binned_loss(
+    logits: torch.Tensor,
+    bins: torch.Tensor,
+    angles: torch.Tensor,
+    alpha: float,
+    sample_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Hopenet's loss: cross-entropy on the bins + ``alpha`` * squared error of the expected angle.
 
     logits (N, 3, NUM_BINS); bins (N, 3) int64 from angles.angle_to_bin; angles (N, 3) degrees.
@@ -33,8 +38,13 @@ def binned_loss(logits: torch.Tensor, bins: torch.Tensor, angles: torch.Tensor, 
     return _reduce((ce + alpha * se).sum(-1), sample_weights)
 
 
-def wing_loss(pred: torch.Tensor, target: torch.Tensor, w: float = 10.0, epsilon: float = 2.0,
-              sample_weights: torch.Tensor | None = None) -> torch.Tensor:
+def wing_loss(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    w: float = 10.0,
+    epsilon: float = 2.0,
+    sample_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Wing loss (Feng et al. 2018): w*ln(1 + |x|/epsilon) for |x| < w, else |x| - C.
 
     C = w - w*ln(1 + w/epsilon) joins the two pieces continuously (the seed's ``|x| - w`` jumps).
@@ -45,8 +55,9 @@ def wing_loss(pred: torch.Tensor, target: torch.Tensor, w: float = 10.0, epsilon
     return _reduce(loss.flatten(1).sum(-1), sample_weights)
 
 
-def large_angle_weights(angles: torch.Tensor, threshold_deg: float = 45.0,
-                        weight: float = 2.0) -> torch.Tensor:
+def large_angle_weights(
+    angles: torch.Tensor, threshold_deg: float = 45.0, weight: float = 2.0
+) -> torch.Tensor:
     """Per-sample weights (N,): ``weight`` where the largest |angle| exceeds the threshold, else 1.
 
     Extreme poses are rare in training data; up-weighting them counters their larger errors.
@@ -55,8 +66,9 @@ def large_angle_weights(angles: torch.Tensor, threshold_deg: float = 45.0,
     return torch.where(angles.abs().amax(-1) > threshold_deg, ones * weight, ones)
 
 
-def geodesic_loss(r_pred: torch.Tensor, r_true: torch.Tensor, sample_weights: torch.Tensor | None = None,
-                  eps: float = 1e-7) -> torch.Tensor:
+def geodesic_loss(
+    r_pred: torch.Tensor, r_true: torch.Tensor, sample_weights: torch.Tensor | None = None, eps: float = 1e-7
+) -> torch.Tensor:
     """Mean rotation angle (radians) between (N, 3, 3) rotation matrices.
 
     The cosine is clamped to [-1 + eps, 1 - eps]: acos has an infinite gradient at +-1.
@@ -66,8 +78,9 @@ def geodesic_loss(r_pred: torch.Tensor, r_true: torch.Tensor, sample_weights: to
     return _reduce(torch.acos(torch.clamp(cos, -1.0 + eps, 1.0 - eps)), sample_weights)
 
 
-def param_regularization(params: torch.Tensor, weights: torch.Tensor | Sequence[float],
-                         sample_weights: torch.Tensor | None = None) -> torch.Tensor:
+def param_regularization(
+    params: torch.Tensor, weights: torch.Tensor | Sequence[float], sample_weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """3DDFA-style prior: weighted squared L2 of 3DMM coefficients, sum_j weights_j * params_j**2.
 
     params (N, P); weights (P,), e.g. Dense3DMM.regularization_weights (zero for the pose).
@@ -76,8 +89,12 @@ def param_regularization(params: torch.Tensor, weights: torch.Tensor | Sequence[
     return _reduce((weights * params**2).sum(-1), sample_weights)
 
 
-def distillation_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperature: float,
-                    sample_weights: torch.Tensor | None = None) -> torch.Tensor:
+def distillation_kl(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    temperature: float,
+    sample_weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """KL(teacher || student) of temperature-softened bin distributions, times T**2 (Hinton et al. 2015).
 
     The T**2 keeps the gradient scale independent of the temperature. Logits (N, 3, NUM_BINS).

@@ -37,11 +37,22 @@ def section_types() -> dict[str, type]:
     from headpose.synth.profiling.config import ProfileConfig
     from headpose.training.config import TrainConfig
 
-    return {"synth": SynthConfig, "augment": AugmentConfig, "split": SplitConfig,
-            "calibration": CalibrationConfig, "pseudolabel": PseudolabelConfig, "profile": ProfileConfig,
-            "train": TrainConfig, "prune": PruneConfig, "distill": DistillConfig, "quantize": QuantizeConfig,
-            "export": ExportConfig, "benchmark": BenchmarkConfig, "register": RegisterConfig,
-            "build": BuildConfig}
+    return {
+        "synth": SynthConfig,
+        "augment": AugmentConfig,
+        "split": SplitConfig,
+        "calibration": CalibrationConfig,
+        "pseudolabel": PseudolabelConfig,
+        "profile": ProfileConfig,
+        "train": TrainConfig,
+        "prune": PruneConfig,
+        "distill": DistillConfig,
+        "quantize": QuantizeConfig,
+        "export": ExportConfig,
+        "benchmark": BenchmarkConfig,
+        "register": RegisterConfig,
+        "build": BuildConfig,
+    }
 
 
 def _parse_section(kind: type, section: str, params: Mapping[str, Any]) -> object:
@@ -56,8 +67,9 @@ def _parse_section(kind: type, section: str, params: Mapping[str, Any]) -> objec
     return kind.from_dict(raw)
 
 
-def parse_parameters(params: Mapping[str, Any], known: Iterable[str],
-                     files: Mapping[str, str] | None = None) -> dict[str, Any]:
+def parse_parameters(
+    params: Mapping[str, Any], known: Iterable[str], files: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """``params`` (the merged parameters of a run) with every typed section parsed; ConfigError on the
     first bad block.
 

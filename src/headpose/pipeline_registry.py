@@ -8,7 +8,14 @@ NOT_IN_DEFAULT = ("distill_baseline",)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    pipelines = find_pipelines(raise_errors=True)
-    pipelines["__default__"] = sum((p for name, p in pipelines.items()
-                                    if name not in (*NOT_IN_DEFAULT, "__default__")), Pipeline([]))
+    # Each stage is a namespace and a tag (kedro-viz draws it as one collapsible box; `--tags train`
+    # selects it); its datasets keep their catalog names.
+    pipelines = {
+        name: Pipeline(pipe, namespace=name, prefix_datasets_with_namespace=False, tags=name)
+        for name, pipe in find_pipelines(raise_errors=True).items()
+        if name != "__default__"
+    }
+    pipelines["__default__"] = sum(
+        (p for name, p in pipelines.items() if name not in NOT_IN_DEFAULT), Pipeline([])
+    )
     return pipelines

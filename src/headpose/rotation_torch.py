@@ -13,7 +13,6 @@ import torch.nn.functional as F
 
 from headpose.angles import BIN_CENTERS_DEG
 
-
 # Plain multiplications instead of torch.deg2rad/rad2deg and torch.linalg.cross: the legacy
 # (TorchScript) ONNX exporter has no symbolic for those; both exporters handle the plain ops.
 _DEG = 180.0 / math.pi

@@ -28,18 +28,24 @@ def time_calls(call: Callable[[], object], runs: int, warmup: int) -> list[float
 def latency_ms(seconds: list[float]) -> dict[str, float]:
     """p50/p90/p99 and mean of call times, in milliseconds."""
     ms = np.asarray(seconds) * 1000.0
-    return {"p50_ms": float(np.percentile(ms, 50)), "p90_ms": float(np.percentile(ms, 90)),
-            "p99_ms": float(np.percentile(ms, 99)), "mean_ms": float(ms.mean())}
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p90_ms": float(np.percentile(ms, 90)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "mean_ms": float(ms.mean()),
+    }
 
 
-def measure_latency(predict: Callable[[Any], object], batch: Any, warmup: int,
-                    repeats: int) -> dict[str, float]:
+def measure_latency(
+    predict: Callable[[Any], object], batch: Any, warmup: int, repeats: int
+) -> dict[str, float]:
     """Percentiles of the wall time of ``predict(batch)`` over ``repeats`` calls after ``warmup`` calls."""
     return latency_ms(time_calls(lambda: predict(batch), repeats, warmup))
 
 
-def interleaved_latency(calls: Mapping[str, Callable[[], object]], runs: int, warmup: int,
-                        rounds: int) -> dict[str, dict[str, float]]:
+def interleaved_latency(
+    calls: Mapping[str, Callable[[], object]], runs: int, warmup: int, rounds: int
+) -> dict[str, dict[str, float]]:
     """:func:`latency_ms` of each call, timed in ``rounds`` interleaved rounds of ``runs // rounds``
     calls each, so load from other processes falls on every call alike."""
     for call in calls.values():

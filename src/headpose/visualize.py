@@ -53,11 +53,26 @@ def annotate(image: np.ndarray, boxes: np.ndarray, angles: np.ndarray) -> np.nda
         yaw, pitch, roll = (float(v) for v in ypr)
         side = max(x1 - x0, y1 - y0)
         cv2.rectangle(out, (round(x0), round(y0)), (round(x1), round(y1)), (255, 255, 255), thickness)
-        out = draw_axes(out, yaw, pitch, roll, center=((x0 + x1) / 2, (y0 + y1) / 2), size=0.6 * side,
-                        thickness=thickness + 1)
+        out = draw_axes(
+            out,
+            yaw,
+            pitch,
+            roll,
+            center=((x0 + x1) / 2, (y0 + y1) / 2),
+            size=0.6 * side,
+            thickness=thickness + 1,
+        )
         caption = f"y{round(yaw):+d} p{round(pitch):+d} r{round(roll):+d}"  # ints: no "-0"
-        cv2.putText(out, caption, (round(x0), max(12, round(y0) - 4)),
-                    _FONT, 0.4 * thickness, (255, 255, 0), thickness, cv2.LINE_AA)
+        cv2.putText(
+            out,
+            caption,
+            (round(x0), max(12, round(y0) - 4)),
+            _FONT,
+            0.4 * thickness,
+            (255, 255, 0),
+            thickness,
+            cv2.LINE_AA,
+        )
     return out
 
 
@@ -131,11 +146,16 @@ def message_figure(text: str) -> Figure:
 
 
 # Label offsets tried in turn (points): beside the marker first, then further out in every direction.
-_LABEL_OFFSETS = [(dx * r, dy * r) for r in (1, 2, 3, 4.5, 6, 8) for dx, dy in
-                  ((5, 4), (5, -12), (-5, 4), (-5, -12), (0, 10), (0, -18), (12, -4), (-12, -4))]
+_LABEL_OFFSETS = [
+    (dx * r, dy * r)
+    for r in (1, 2, 3, 4.5, 6, 8)
+    for dx, dy in ((5, 4), (5, -12), (-5, 4), (-5, -12), (0, 10), (0, -18), (12, -4), (-12, -4))
+]
 
 
-def label_points(ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], fontsize: float = 8) -> None:
+def label_points(
+    ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], fontsize: float = 8
+) -> None:
     """Write each label beside its point where it covers no other label or point and stays inside the axes
     (greedy over ``_LABEL_OFFSETS``; a leader line joins a label pushed away from its point). Call it once
     the figure's layout is final: placement is measured in display space."""
@@ -155,18 +175,32 @@ def label_points(ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[
     for x, y, text in sorted(zip(xs, ys, labels), key=lambda p: (p[1], p[0])):
         best = None  # (outside, overlaps, offset index, box) of the best try so far
         for i, (dx, dy) in enumerate(_LABEL_OFFSETS):
-            note = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
-                               ha="right" if dx < 0 else "left")
+            note = ax.annotate(
+                text,
+                (x, y),
+                textcoords="offset points",
+                xytext=(dx, dy),
+                fontsize=fontsize,
+                ha="right" if dx < 0 else "left",
+            )
             box = note.get_window_extent(renderer).expanded(1.04, 1.1)
             note.remove()
-            outside = not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1)
+            outside = not (
+                frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
+            )
             score = (outside, sum(box.overlaps(other) for other in taken))
             if best is None or score < best[:2]:
                 best = (*score, i, box)
             if score == (False, 0):
                 break
         dx, dy = _LABEL_OFFSETS[best[2]]
-        ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
-                    ha="right" if dx < 0 else "left",
-                    arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if best[2] >= 8 else None)
+        ax.annotate(
+            text,
+            (x, y),
+            textcoords="offset points",
+            xytext=(dx, dy),
+            fontsize=fontsize,
+            ha="right" if dx < 0 else "left",
+            arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if best[2] >= 8 else None,
+        )
         taken.append(best[3])

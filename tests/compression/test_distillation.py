@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from headpose.angles import NUM_BINS, angle_to_bin
-from headpose.compression.distillation import DistillationObjective, DistillConfig, distill_student, set_bn_momentum
+from headpose.compression.distillation import (
+    DistillationObjective,
+    DistillConfig,
+    distill_student,
+    set_bn_momentum,
+)
 from headpose.errors import ConfigError
 from headpose.models import create_model
 from headpose.training.checkpoint import Checkpoint
@@ -64,8 +69,9 @@ def test_a_student_at_ratio_zero_learns_the_labels_alone_and_the_teacher_never_r
 
 
 def test_each_student_may_have_its_own_ratio():
-    config = DistillConfig.from_dict({"ratio": 0.7, "students": {"student": {}, "other": {}},
-                                      "student_ratio": {"student": 0.0}})
+    config = DistillConfig.from_dict(
+        {"ratio": 0.7, "students": {"student": {}, "other": {}}, "student_ratio": {"student": 0.0}}
+    )
     assert (config.ratio_for("student"), config.ratio_for("other")) == (0.0, 0.7)
     with pytest.raises(ConfigError, match=r"^distill.student_ratio.student: 1.5 is outside \[0.0, 1.0\]"):
         DistillConfig.from_dict({"students": {"student": {}}, "student_ratio": {"student": 1.5}})
@@ -115,7 +121,10 @@ def test_students_inherit_the_teachers_recipe_and_input_size_with_the_shared_bud
         ({"teacher": "best"}, "distill.teacher: 'best' is not one of ['pruned', 'teacher']"),
         ({"ratio": 1.5}, "distill.ratio: 1.5 is outside [0.0, 1.0]"),
         ({"temperature": 0}, "distill.temperature: must be > 0, got 0.0"),
-        ({"scratch_baseline": "nobody"}, "distill.scratch_baseline: 'nobody' is not a key of distill.students"),
+        (
+            {"scratch_baseline": "nobody"},
+            "distill.scratch_baseline: 'nobody' is not a key of distill.students",
+        ),
         ({"unknown": 1}, "distill.unknown: unknown key"),
     ],
 )
@@ -126,16 +135,25 @@ def test_bad_distill_configs_are_rejected(raw, message):
 
 
 def test_a_distilled_student_records_its_teacher_recipe_and_gates():
-    recipe = TrainConfig(input_size=SIZE, epochs=1, batch_size=8, seed=3, threads=1, warmup_epochs=0).to_dict()
+    recipe = TrainConfig(
+        input_size=SIZE, epochs=1, batch_size=8, seed=3, threads=1, warmup_epochs=0
+    ).to_dict()
     teacher = Checkpoint(_teacher(), {"input_size": SIZE, "train_config": recipe})
-    config = DistillConfig.from_dict({
-        "students": {"tiny": {"name": "hopenet", "backbone": "mobilenet_relu", "width_mult": 0.25}},
-        "scratch_baseline": "tiny", "max_drop_deg": 90.0, "train": {"max_steps": 2}})
+    config = DistillConfig.from_dict(
+        {
+            "students": {"tiny": {"name": "hopenet", "backbone": "mobilenet_relu", "width_mult": 0.25}},
+            "scratch_baseline": "tiny",
+            "max_drop_deg": 90.0,
+            "train": {"max_steps": 2},
+        }
+    )
     faces = make_faceset(n=16, size=SIZE)
     checkpoint, history = distill_student(teacher, faces, faces, faces, None, config, "tiny")
     assert checkpoint.meta["parent"] == "pruned" and checkpoint.meta["train_config"]["seed"] == 3
     assert checkpoint.meta["distill"] == {"ratio": 0.7, "temperature": 4.0, "expectation_weight": 0.0}
-    assert [g["dataset"] for g in checkpoint.meta["gates"]] == ["test"] and checkpoint.meta["real_mae"] is None
+    assert [g["dataset"] for g in checkpoint.meta["gates"]] == ["test"] and checkpoint.meta[
+        "real_mae"
+    ] is None
     assert "val_mae" in history
     with pytest.raises(ConfigError, match="distill.students: has no 'other'"):
         config.student_train_config("other", teacher.meta)

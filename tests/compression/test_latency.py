@@ -1,7 +1,12 @@
 import onnx
 import torch
 
-from headpose.compression.latency import InterleavedLatencyConfig, LatencyConfig, onnx_latencies, torch_latency
+from headpose.compression.latency import (
+    InterleavedLatencyConfig,
+    LatencyConfig,
+    onnx_latencies,
+    torch_latency,
+)
 from tests.compression.conftest import INPUT_SIZE, responsive_model
 
 

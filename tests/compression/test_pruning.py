@@ -4,7 +4,13 @@ import pytest
 import torch
 
 from headpose.angles import NUM_BINS
-from headpose.compression.pruning import PruneConfig, head_modules, prune_and_finetune, prune_checkpoint, prune_once
+from headpose.compression.pruning import (
+    PruneConfig,
+    head_modules,
+    prune_and_finetune,
+    prune_checkpoint,
+    prune_once,
+)
 from headpose.errors import ConfigError
 from headpose.flops import count_macs, count_params
 from headpose.models import create_model
@@ -103,14 +109,25 @@ def test_a_model_without_a_backbone_cannot_be_pruned():
 
 
 def test_a_pruned_checkpoint_keeps_the_teachers_recipe_and_records_its_gates():
-    recipe = TrainConfig(input_size=SIZE, epochs=1, batch_size=8, seed=5, threads=1, warmup_epochs=0).to_dict()
+    recipe = TrainConfig(
+        input_size=SIZE, epochs=1, batch_size=8, seed=5, threads=1, warmup_epochs=0
+    ).to_dict()
     teacher = Checkpoint(_model("mobilenet_v3_small", 0.5), {"input_size": SIZE, "train_config": recipe})
     faces = make_faceset(n=16, size=SIZE)
-    config = PruneConfig.from_dict({"target_macs_ratio": 0.7, "iterative_steps": 1, "taylor_batches": 1,
-                                    "max_drop_deg": 90.0, "latency": {"runs": 2, "warmup": 0}})
+    config = PruneConfig.from_dict(
+        {
+            "target_macs_ratio": 0.7,
+            "iterative_steps": 1,
+            "taylor_batches": 1,
+            "max_drop_deg": 90.0,
+            "latency": {"runs": 2, "warmup": 0},
+        }
+    )
     pruned, report = prune_checkpoint(teacher, faces, faces, faces, None, config)
     assert pruned.meta["parent"] == "teacher" and pruned.meta["train_config"]["seed"] == 5
     assert pruned.meta["train_config"]["model"] == dict(teacher.model.spec)
     assert pruned.meta["prune"]["latency"] == {"runs": 2, "warmup": 0, "threads": 1}
     assert report["macs_ratio"] <= 0.7 and report["pruned"]["macs"] == pruned.meta["macs"]
-    assert [g["dataset"] for g in report["gates"]] == ["test"]  # no real set given: only the test set is gated
+    assert [g["dataset"] for g in report["gates"]] == [
+        "test"
+    ]  # no real set given: only the test set is gated

@@ -105,11 +105,17 @@ def test_when_int8_misses_the_budget_units_go_back_to_float_head_first_then_most
     assert report["int8_units"] == [] and count_qdq(model)["QuantizeLinear"] == 0
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    ({"variants": {"cpu": {"activation_type": "int4"}}}, "quantize.ptq.variants.cpu.activation_type: 'int4'"),
-    ({"calibration_method": "magic"}, "quantize.ptq.calibration_method: 'magic' is not one of"),
-    ({"variants": {"cpu": {"bits": 8}}}, "quantize.ptq.variants.cpu.bits: unknown key"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            {"variants": {"cpu": {"activation_type": "int4"}}},
+            "quantize.ptq.variants.cpu.activation_type: 'int4'",
+        ),
+        ({"calibration_method": "magic"}, "quantize.ptq.calibration_method: 'magic' is not one of"),
+        ({"variants": {"cpu": {"bits": 8}}}, "quantize.ptq.variants.cpu.bits: unknown key"),
+    ],
+)
 def test_ptq_config_rejects_unknown_types_and_keys(raw, message):
     with pytest.raises(ConfigError) as info:
         PTQConfig.from_dict(raw)
@@ -118,5 +124,7 @@ def test_ptq_config_rejects_unknown_types_and_keys(raw, message):
 
 def test_the_pipeline_quantises_exactly_the_configured_variants(tiny_onnx):
     faces = make_faceset(n=4, size=INPUT_SIZE)
-    with pytest.raises(ConfigError, match=r"one INT8 model for each of \['cpu'\]; configured are \['cpu', 'trt'\]"):
+    with pytest.raises(
+        ConfigError, match=r"one INT8 model for each of \['cpu'\]; configured are \['cpu', 'trt'\]"
+    ):
         ptq_variants(tiny_onnx.proto, faces, faces, INPUT_SIZE, PTQConfig(), ("cpu",))

@@ -4,8 +4,14 @@ from headpose.training.config import TrainConfig
 
 def test_the_child_inherits_the_parents_recipe_under_overrides_in_order_and_pinned_keys_last():
     parent = {"train_config": TrainConfig(epochs=9, lr=0.1, seed=3, batch_size=32).to_dict()}
-    child = inherit_recipe(parent, {"epochs": 2, "lr": 0.01}, {"lr": 0.002}, None,
-                           model={"name": "hopenet", "backbone": "mobilenet_relu"}, input_size=48)
+    child = inherit_recipe(
+        parent,
+        {"epochs": 2, "lr": 0.01},
+        {"lr": 0.002},
+        None,
+        model={"name": "hopenet", "backbone": "mobilenet_relu"},
+        input_size=48,
+    )
     assert (child.epochs, child.lr, child.seed, child.batch_size, child.input_size) == (2, 0.002, 3, 32, 48)
     assert child.model == {"name": "hopenet", "backbone": "mobilenet_relu"}
 

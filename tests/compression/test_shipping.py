@@ -5,8 +5,14 @@ import math
 import pytest
 
 from headpose.compression.latency import InterleavedLatencyConfig
-from headpose.compression.shipping import (Candidate, QuantizeConfig, choose_shipping, decide, measure_candidates,
-                                           shipping_metrics)
+from headpose.compression.shipping import (
+    Candidate,
+    QuantizeConfig,
+    choose_shipping,
+    decide,
+    measure_candidates,
+    shipping_metrics,
+)
 from headpose.errors import ConfigError, GateError
 from headpose.training.checkpoint import Checkpoint
 from tests.compression.conftest import INPUT_SIZE
@@ -76,8 +82,10 @@ def measured(tiny_onnx):
     """The tiny student's FP32 ONNX under two names, measured as the quantize stage measures its models
     (what makes a model INT8 is PTQ's business; here it is only the row's precision)."""
     faces = make_faceset(n=16, size=INPUT_SIZE, seed=1)
-    candidates = [Candidate("s", "s", "fp32", "s_model", tiny_onnx.proto),
-                  Candidate("s_int8_cpu", "s", "int8", "s_int8_cpu_onnx", tiny_onnx.proto)]
+    candidates = [
+        Candidate("s", "s", "fp32", "s_model", tiny_onnx.proto),
+        Candidate("s_int8_cpu", "s", "int8", "s_int8_cpu_onnx", tiny_onnx.proto),
+    ]
     checkpoints = {"s": Checkpoint(tiny_onnx.model, {"input_size": INPUT_SIZE})}
     latency = InterleavedLatencyConfig(runs=4, warmup=1, rounds=2)
     return measure_candidates(candidates, checkpoints, faces, None, latency)
@@ -86,7 +94,9 @@ def measured(tiny_onnx):
 def test_every_candidate_is_measured_alike_with_its_parents_footprint(measured):
     fp32, int8 = measured["s"], measured["s_int8_cpu"]
     assert (fp32["precision"], fp32["parent"], int8["parent"]) == ("fp32", None, "s")
-    assert fp32["params"] == int8["params"] and fp32["macs"] == int8["macs"] and fp32["input_size"] == INPUT_SIZE
+    assert (
+        fp32["params"] == int8["params"] and fp32["macs"] == int8["macs"] and fp32["input_size"] == INPUT_SIZE
+    )
     assert fp32["latency_ms"] > 0 and int8["latency_p99_ms"] >= int8["latency_ms"]
     assert fp32["mae"] > 0 and fp32["mae_real"] is None  # no real set given
     assert int8["mae"] == pytest.approx(fp32["mae"]) and int8["dataset"] == "s_int8_cpu_onnx"

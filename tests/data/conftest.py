@@ -10,8 +10,16 @@ from headpose.synth.config import SynthConfig
 from headpose.synth.generate import generate
 
 # Moderate poses the teacher labels within a few degrees; both yaw signs.
-HEADS = SynthConfig(num_images=6, image_size=160, seed=5, num_identities=6, occlusion_probability=0.0,
-                    yaw_range=(-45, 45), pitch_range=(-20, 20), roll_range=(-15, 15))
+HEADS = SynthConfig(
+    num_images=6,
+    image_size=160,
+    seed=5,
+    num_identities=6,
+    occlusion_probability=0.0,
+    yaw_range=(-45, 45),
+    pitch_range=(-20, 20),
+    roll_range=(-15, 15),
+)
 
 
 def write_photo_pool(root: Path) -> pd.DataFrame:
@@ -23,8 +31,11 @@ def write_photo_pool(root: Path) -> pd.DataFrame:
         file = f"person{i % 2}/head{i}.jpg"
         (root / file).parent.mkdir(parents=True, exist_ok=True)
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
-        cv2.imwrite(str(root / file), cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if i == 0 else bgr,
-                    [cv2.IMWRITE_JPEG_QUALITY, 95])
+        cv2.imwrite(
+            str(root / file),
+            cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if i == 0 else bgr,
+            [cv2.IMWRITE_JPEG_QUALITY, 95],
+        )
         rows.append({"file": file, "yaw": ypr[0], "pitch": ypr[1], "roll": ypr[2]})
     (root / "broken").mkdir()
     (root / "broken" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated, not a JPEG")

@@ -136,11 +136,13 @@ def test_standard_protocol_excludes_angles_beyond_99_and_reports_them(folder):
     _write_sample(folder, "image00009", pose=(0.0, np.deg2rad(100.0), 0.0))
     faceset, report = read_aflw2000(folder, on_bad_sample="raise", progress=False)  # not an error
     assert len(faceset) == 3
-    assert report.to_dict("records") == [{
-        "file": str(folder / "image00009.jpg"),
-        "problem": report.problem[0],
-        "kind": "protocol",
-    }]
+    assert report.to_dict("records") == [
+        {
+            "file": str(folder / "image00009.jpg"),
+            "problem": report.problem[0],
+            "kind": "protocol",
+        }
+    ]
     assert "outside +-99" in report.problem[0] and "aflw2000_standard" in report.problem[0]
     everything, report_all = read_aflw2000(folder, protocol="all", progress=False)
     assert len(everything) == 4 and report_all.empty
@@ -240,8 +242,10 @@ def test_dev_set_reads_cleanly_under_the_standard_protocol(dev_set):
     assert (report.kind == "protocol").all()
     assert len(faceset) + len(report) == len(list(DEV_DATA.glob("*.jpg")))
     assert (np.abs(faceset.angles) <= 99).all()
-    print(f"\nAFLW2000 dev: {len(faceset)} of {len(faceset) + len(report)} pass the standard protocol; "
-          f"yaw/pitch/roll min {faceset.angles.min(0).round(1)} max {faceset.angles.max(0).round(1)}")
+    print(
+        f"\nAFLW2000 dev: {len(faceset)} of {len(faceset) + len(report)} pass the standard protocol; "
+        f"yaw/pitch/roll min {faceset.angles.min(0).round(1)} max {faceset.angles.max(0).round(1)}"
+    )
 
 
 def test_labels_agree_with_pnp_of_the_landmarks_on_our_head_template(dev_set):
@@ -251,9 +255,11 @@ def test_labels_agree_with_pnp_of_the_landmarks_on_our_head_template(dev_set):
     error = geodesic_deg(rotations, euler_to_matrix(*labels.T))
     per_angle = np.abs(matrix_to_euler(rotations) - labels)
     flipped_yaw = geodesic_deg(rotations, euler_to_matrix(-labels[:, 0], labels[:, 1], labels[:, 2]))
-    print(f"\nPnP vs labels on {len(labels)} real faces: median geodesic {np.median(error):.2f} deg, "
-          f"median |error| yaw {np.median(per_angle[:, 0]):.2f} pitch {np.median(per_angle[:, 1]):.2f} "
-          f"roll {np.median(per_angle[:, 2]):.2f}; with yaw negated: {np.median(flipped_yaw):.1f} deg")
+    print(
+        f"\nPnP vs labels on {len(labels)} real faces: median geodesic {np.median(error):.2f} deg, "
+        f"median |error| yaw {np.median(per_angle[:, 0]):.2f} pitch {np.median(per_angle[:, 1]):.2f} "
+        f"roll {np.median(per_angle[:, 2]):.2f}; with yaw negated: {np.median(flipped_yaw):.1f} deg"
+    )
     assert np.median(error) < 8.0
     assert np.median(per_angle, 0) == pytest.approx([0, 0, 0], abs=6.0)
     assert np.median(flipped_yaw) > 3 * np.median(error)  # the test can tell a sign error apart
@@ -266,15 +272,26 @@ def test_300w_lp_layout_reads_subfolders_and_groups_views_of_one_photo(tmp_path)
     from headpose.data.aflw2000 import read_aflw2000
 
     pts = np.stack([np.linspace(40, 90, 68), np.linspace(40, 90, 68), np.zeros(68)])
-    for folder, stem in (("AFW", "AFW_1051618982_1_0"), ("AFW", "AFW_1051618982_1_1"), ("HELEN", "HELEN_232194_1_0")):
+    for folder, stem in (
+        ("AFW", "AFW_1051618982_1_0"),
+        ("AFW", "AFW_1051618982_1_1"),
+        ("HELEN", "HELEN_232194_1_0"),
+    ):
         (tmp_path / folder).mkdir(exist_ok=True)
         cv2.imwrite(str(tmp_path / folder / f"{stem}.jpg"), np.full((128, 128, 3), 128, np.uint8))
-        scipy.io.savemat(tmp_path / folder / f"{stem}.mat", {"Pose_Para": np.array([[0.1, 0.2, 0.0, 0, 0, 0, 1]]), "pt3d_68": pts})
+        scipy.io.savemat(
+            tmp_path / folder / f"{stem}.mat",
+            {"Pose_Para": np.array([[0.1, 0.2, 0.0, 0, 0, 0, 1]]), "pt3d_68": pts},
+        )
     (tmp_path / "landmarks").mkdir()  # 300W-LP ships landmark .mat files here: not samples
     scipy.io.savemat(tmp_path / "landmarks" / "x.mat", {"pts_2d": pts[:2].T})
     faces, report = read_aflw2000(tmp_path, crop_size=32, layout="300w_lp", progress=False)
     assert len(faces) == 3 and len(report) == 0
-    assert sorted(faces.labels["subject"]) == ["AFW/AFW_1051618982_1", "AFW/AFW_1051618982_1", "HELEN/HELEN_232194_1"]
+    assert sorted(faces.labels["subject"]) == [
+        "AFW/AFW_1051618982_1",
+        "AFW/AFW_1051618982_1",
+        "HELEN/HELEN_232194_1",
+    ]
 
 
 def test_zero_byte_image_is_a_bad_sample_naming_the_file(tmp_path):

@@ -31,8 +31,12 @@ def _rz(deg):
 
 
 def _rows(*matrices) -> str:
-    return "\n\n".join("\n".join(" ".join(f"{v:.6f}" for v in row) + " " for row in np.atleast_2d(m))
-                       for m in matrices) + "\n"
+    return (
+        "\n\n".join(
+            "\n".join(" ".join(f"{v:.6f}" for v in row) + " " for row in np.atleast_2d(m)) for m in matrices
+        )
+        + "\n"
+    )
 
 
 def _projected_centre(centre=CENTRE) -> tuple[np.ndarray, float]:
@@ -175,10 +179,20 @@ def _missing_calibration(seq):
     return other / "frame_00003_rgb.png", f"{other / 'rgb.cal'}: rgb.cal is missing"
 
 
-BREAKERS = {f.__name__.strip("_"): f for f in (
-    _corrupt_png, _missing_pose, _short_pose, _nan_pose, _not_a_rotation, _behind_camera, _off_image,
-    _orphan_pose, _missing_calibration,
-)}
+BREAKERS = {
+    f.__name__.strip("_"): f
+    for f in (
+        _corrupt_png,
+        _missing_pose,
+        _short_pose,
+        _nan_pose,
+        _not_a_rotation,
+        _behind_camera,
+        _off_image,
+        _orphan_pose,
+        _missing_calibration,
+    )
+}
 
 
 @pytest.mark.parametrize("make", BREAKERS.values(), ids=BREAKERS.keys())

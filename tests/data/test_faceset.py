@@ -18,7 +18,9 @@ def test_save_load_round_trip_with_arrays(tmp_path, tiny_faceset):
 
 def test_mismatched_labels_are_refused():
     with pytest.raises(DatasetError, match="3 images but 2 label rows"):
-        FaceSet(np.zeros((3, 8, 8, 3), np.uint8), pd.DataFrame({"yaw": [0, 0], "pitch": [0, 0], "roll": [0, 0]}))
+        FaceSet(
+            np.zeros((3, 8, 8, 3), np.uint8), pd.DataFrame({"yaw": [0, 0], "pitch": [0, 0], "roll": [0, 0]})
+        )
 
 
 def test_loading_a_folder_that_is_not_a_faceset_names_the_file(tmp_path):

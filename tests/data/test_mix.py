@@ -7,8 +7,11 @@ from tests.conftest import make_faceset
 
 @pytest.fixture
 def sources():
-    return {"synthetic": make_faceset(40, seed=1).subset(range(40)), "pseudolabel": make_faceset(10, seed=2),
-            "profiled": make_faceset(0)}
+    return {
+        "synthetic": make_faceset(40, seed=1).subset(range(40)),
+        "pseudolabel": make_faceset(10, seed=2),
+        "profiled": make_faceset(0),
+    }
 
 
 def _counts(faces, sources):
@@ -34,15 +37,18 @@ def test_same_seed_same_mix(sources):
     assert a.labels.equals(b.labels)
 
 
-@pytest.mark.parametrize("ratios, size, match", [
-    ({"nope": 1.0}, 10, "mix.ratios: unknown sources"),
-    ({"synthetic": -1}, 10, "mix.ratios.synthetic: expected a number >= 0, got -1.0"),
-    ({"synthetic": float("nan")}, 10, "mix.ratios.synthetic: expected a number, got nan"),
-    ({"synthetic": True}, 10, "mix.ratios.synthetic: expected a number, got True"),
-    ({"synthetic": 1}, 0, r"mix.size: 0 is outside \[1, inf\]"),
-    ({"synthetic": 1}, 2.5, "mix.size: expected null or an integer, got 2.5"),
-    ({"profiled": 1}, 10, "no source"),
-])
+@pytest.mark.parametrize(
+    "ratios, size, match",
+    [
+        ({"nope": 1.0}, 10, "mix.ratios: unknown sources"),
+        ({"synthetic": -1}, 10, "mix.ratios.synthetic: expected a number >= 0, got -1.0"),
+        ({"synthetic": float("nan")}, 10, "mix.ratios.synthetic: expected a number, got nan"),
+        ({"synthetic": True}, 10, "mix.ratios.synthetic: expected a number, got True"),
+        ({"synthetic": 1}, 0, r"mix.size: 0 is outside \[1, inf\]"),
+        ({"synthetic": 1}, 2.5, "mix.size: expected null or an integer, got 2.5"),
+        ({"profiled": 1}, 10, "no source"),
+    ],
+)
 def test_bad_mix_is_a_config_error_naming_the_key(sources, ratios, size, match):
     with pytest.raises(ConfigError, match=match):
         mix_sources(sources, ratios, size=size, seed=0)

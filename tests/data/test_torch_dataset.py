@@ -19,8 +19,11 @@ def faceset(tmp_path) -> FaceSet:
     path = tmp_path / "images.npy"
     np.save(path, rng.integers(0, 256, (N, CROP, CROP, 3), dtype=np.uint8))
     labels = pd.DataFrame(rng.uniform(-80, 80, (N, 3)), columns=["yaw", "pitch", "roll"])
-    arrays = {"shape_params": rng.normal(size=(N, 10)), "expression_params": rng.normal(size=(N, 4)),
-              "landmarks": rng.uniform(0, CROP, (N, 68, 2))}
+    arrays = {
+        "shape_params": rng.normal(size=(N, 10)),
+        "expression_params": rng.normal(size=(N, 4)),
+        "landmarks": rng.uniform(0, CROP, (N, 68, 2)),
+    }
     return FaceSet(np.load(path, mmap_mode="r"), labels, arrays)
 
 

@@ -7,14 +7,21 @@ import pytest
 import torch
 
 from headpose.data.faceset import FaceSet
-from headpose.deploy.benchmark import (ROW_FIELDS, BenchmarkSettings, benchmark_all, benchmark_figure, markdown_table,
-                                       mlflow_metrics)
+from headpose.deploy.benchmark import (
+    ROW_FIELDS,
+    BenchmarkSettings,
+    benchmark_all,
+    benchmark_figure,
+    markdown_table,
+    mlflow_metrics,
+)
 from headpose.deploy.runnables import cuda_runnable, onnx_runnable, pytorch_runnable, tensorrt_runnable
 from headpose.errors import ConfigError
 from headpose.flops import count_macs, count_params
 
-SETTINGS = BenchmarkSettings(threads=1, eval_threads=1, warmup=1, repeats=5, batch_sizes=(1, 8),
-                             throughput_seconds=0.02)
+SETTINGS = BenchmarkSettings(
+    threads=1, eval_threads=1, warmup=1, repeats=5, batch_sizes=(1, 8), throughput_seconds=0.02
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +31,14 @@ def rows(tiny_artifacts):
     runnables = [
         torch_run,
         onnx_runnable("tiny_onnx", art.onnx_path, "fp32", threads=1, source=torch_run),
-        tensorrt_runnable("tiny_fp16_trt", None, art.onnx_path, "fp16",
-                          {"status": "skipped", "reason": "TensorRT is not installed"}, torch_run),
+        tensorrt_runnable(
+            "tiny_fp16_trt",
+            None,
+            art.onnx_path,
+            "fp16",
+            {"status": "skipped", "reason": "TensorRT is not installed"},
+            torch_run,
+        ),
         cuda_runnable("tiny_cuda_fp16", art.checkpoint, source=torch_run),
     ]
     empty_real = FaceSet(np.zeros((0, 48, 48, 3), np.uint8), art.test.labels.iloc[:0])
@@ -50,7 +63,10 @@ def test_measured_rows_have_positive_numbers_and_real_mae_is_null_without_a_real
     model = tiny_artifacts.checkpoint.model
     onnx_row = rows[1]
     assert onnx_row["params"] == count_params(model) and onnx_row["macs"] == count_macs(model, 32)
-    assert onnx_row["size_bytes"] == tiny_artifacts.onnx_path.stat().st_size and onnx_row["source"] == "tiny_pytorch"
+    assert (
+        onnx_row["size_bytes"] == tiny_artifacts.onnx_path.stat().st_size
+        and onnx_row["source"] == "tiny_pytorch"
+    )
     # Same network, same inputs: ONNX Runtime and PyTorch agree on accuracy.
     assert onnx_row["mae_synthetic"] == pytest.approx(rows[0]["mae_synthetic"], abs=1e-3)
 

@@ -12,11 +12,17 @@ import pytest
 from mlflow import MlflowClient
 
 from headpose.data.preprocess import to_model_input
-from headpose.deploy.pyfunc import encode_image
 from headpose.deploy.artifacts import ExportConfig
-from headpose.deploy.mlflow_registry import (Gates, candidate_checkpoint, choose_candidate, promotion_decision,
-                                             register_candidate, shipped_row_name)
+from headpose.deploy.mlflow_registry import (
+    Gates,
+    candidate_checkpoint,
+    choose_candidate,
+    promotion_decision,
+    register_candidate,
+    shipped_row_name,
+)
 from headpose.deploy.model_refs import resolve_model_uri
+from headpose.deploy.pyfunc import encode_image
 from headpose.deploy.runtime import load_model, onnx_predictor
 from headpose.errors import ConfigError, HeadposeError
 
@@ -24,9 +30,20 @@ GATES = Gates(mae_tolerance_deg=0.1, latency_budget_ms=5.0)
 
 
 def row(name, mae, p50):
-    return {"name": name, "backend": "onnxruntime", "precision": "fp32", "mae_synthetic": mae, "mae_real": None,
-            "p50_ms": p50, "p99_ms": p50 * 1.5, "macs": 1000, "params": 100, "size_bytes": 10, "skipped": None,
-            "source": "tiny_pytorch"}
+    return {
+        "name": name,
+        "backend": "onnxruntime",
+        "precision": "fp32",
+        "mae_synthetic": mae,
+        "mae_real": None,
+        "p50_ms": p50,
+        "p99_ms": p50 * 1.5,
+        "macs": 1000,
+        "params": 100,
+        "size_bytes": 10,
+        "skipped": None,
+        "source": "tiny_pytorch",
+    }
 
 
 def champion_version(client):
@@ -45,7 +62,11 @@ def test_gates_promote_only_better_or_equal_and_fast_enough(mlflow_registry, tin
     assert "worse than the champion's 5.000 deg" in worse["reason"]
     tags = client.get_model_version("headpose", worse["version"]).tags
     assert tags["promotion"] == "challenger" and tags["promotion_reason"] == worse["reason"]
-    assert tags["mae_synthetic"] == "6.0" and tags["backend"] == "onnxruntime" and tags["data_version"] == "dvc:1"
+    assert (
+        tags["mae_synthetic"] == "6.0"
+        and tags["backend"] == "onnxruntime"
+        and tags["data_version"] == "dvc:1"
+    )
 
     slow = register_candidate(row("c", 4.0, 9.0), onnx, ckpt, GATES, "dvc:1")
     assert slow["alias"] == "challenger" and "exceeds the latency budget 5.000 ms" in slow["reason"]
@@ -74,23 +95,30 @@ def test_champion_from_other_data_is_remeasured_before_comparing(mlflow_registry
         predicted = model.predict(to_model_input(art.test.images, model.input_size))
         return float(np.abs(predicted - art.test.angles).mean())
 
-    result = register_candidate(row("b", 100.0, 1.0), art.onnx_path, None, GATES, "dvc:new", remeasure=remeasure)
+    result = register_candidate(
+        row("b", 100.0, 1.0), art.onnx_path, None, GATES, "dvc:new", remeasure=remeasure
+    )
     assert measured == ["models:/headpose/1"]
     assert "re-measured version 1" in result["champion_reference"]
     # The old tag (0.5 deg) would have blocked it; re-measured, the same network is as good as itself.
     assert result["champion_reference_mae"] > 1.0
 
 
-def test_pyfunc_champion_predicts_angles_from_base64_images_and_cli_uri_resolves(mlflow_registry, tiny_artifacts):
+def test_pyfunc_champion_predicts_angles_from_base64_images_and_cli_uri_resolves(
+    mlflow_registry, tiny_artifacts
+):
     art = tiny_artifacts
-    register_candidate(row("a", 5.0, 1.0), art.onnx_path, art.checkpoint, GATES, "dvc:1",
-                       example_image=art.test.images[0])
+    register_candidate(
+        row("a", 5.0, 1.0), art.onnx_path, art.checkpoint, GATES, "dvc:1", example_image=art.test.images[0]
+    )
     model = mlflow.pyfunc.load_model("models:/headpose@champion")
     images = art.test.images[:4]
     out = model.predict(pd.DataFrame({"image": [encode_image(im) for im in images]}))
     assert list(out.columns) == ["yaw", "pitch", "roll"] and len(out) == 4
     expected = onnx_predictor(art.onnx_path).predict(to_model_input(images, 32))
-    np.testing.assert_allclose(out.to_numpy(), expected, atol=1e-4)  # PNG is lossless: same pixels, same angles
+    np.testing.assert_allclose(
+        out.to_numpy(), expected, atol=1e-4
+    )  # PNG is lossless: same pixels, same angles
 
     local = resolve_model_uri("models:/headpose@champion")
     assert local.suffix == ".onnx" and local.read_bytes() == art.onnx_path.read_bytes()
@@ -102,7 +130,9 @@ def test_bad_request_images_are_rejected_with_the_row(mlflow_registry, tiny_arti
     register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, None, GATES, "dvc:1")
     model = mlflow.pyfunc.load_model("models:/headpose@champion")
     with pytest.raises(Exception, match="row 1"):
-        model.predict(pd.DataFrame({"image": [encode_image(tiny_artifacts.test.images[0]), "bm90IGFuIGltYWdl"]}))
+        model.predict(
+            pd.DataFrame({"image": [encode_image(tiny_artifacts.test.images[0]), "bm90IGFuIGltYWdl"]})
+        )
 
 
 def _png_header(width: int, height: int) -> str:
@@ -116,13 +146,20 @@ def _png_header(width: int, height: int) -> str:
     return base64.b64encode(b"\x89PNG\r\n\x1a\n" + chunk).decode()
 
 
-@pytest.mark.parametrize("value, message", [
-    (_png_header(20000, 20000), "row 0: the image has 400,000,000 pixels, more than the 16,777,216 served"),
-    (12345, "Incompatible input types for column image"),  # MLflow's schema check
-    ("bm90IGFuIGltYWdl", "row 0: column 'image' does not decode to an image"),
-])
-def test_a_bad_row_is_a_client_error_with_its_reason_before_any_decoding(mlflow_registry, tiny_artifacts, value,
-                                                                         message):
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (
+            _png_header(20000, 20000),
+            "row 0: the image has 400,000,000 pixels, more than the 16,777,216 served",
+        ),
+        (12345, "Incompatible input types for column image"),  # MLflow's schema check
+        ("bm90IGFuIGltYWdl", "row 0: column 'image' does not decode to an image"),
+    ],
+)
+def test_a_bad_row_is_a_client_error_with_its_reason_before_any_decoding(
+    mlflow_registry, tiny_artifacts, value, message
+):
     from mlflow.exceptions import MlflowException
 
     register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, None, GATES, "dvc:1")
@@ -134,7 +171,9 @@ def test_a_bad_row_is_a_client_error_with_its_reason_before_any_decoding(mlflow_
 
 def test_decision_without_numbers_is_not_promoted():
     assert promotion_decision({"name": "x", "mae_synthetic": None, "p50_ms": 1.0}, None, GATES) == (
-        False, "candidate x has no measured mae_synthetic/p50_ms")
+        False,
+        "candidate x has no measured mae_synthetic/p50_ms",
+    )
 
 
 @pytest.mark.parametrize("mae, latency", [(math.nan, 1.0), (5.0, math.nan), (math.inf, 1.0)])
@@ -146,26 +185,45 @@ def test_non_finite_figures_are_never_promoted(mae, latency):
 def test_a_nan_champion_tag_sets_no_bar_and_the_candidate_is_judged_on_its_own():
     candidate = {"name": "x", "mae_synthetic": 50.0, "p50_ms": 1.0}
     assert promotion_decision(candidate, math.nan, GATES)[1].startswith("no current champion")
-    assert not promotion_decision({**candidate, "p50_ms": 1e9}, math.nan, GATES)[0]  # the latency gate still holds
+    assert not promotion_decision({**candidate, "p50_ms": 1e9}, math.nan, GATES)[
+        0
+    ]  # the latency gate still holds
 
 
 def test_candidate_is_the_shipped_artifact_else_best_mae_times_latency():
-    rows = [row("big", 4.0, 4.0), row("small", 5.0, 1.0), {**row("trt", 1.0, 0.1), "backend": "tensorrt"},
-            {**row("skipped", 1.0, 0.1), "skipped": "no GPU"}]
+    rows = [
+        row("big", 4.0, 4.0),
+        row("small", 5.0, 1.0),
+        {**row("trt", 1.0, 0.1), "backend": "tensorrt"},
+        {**row("skipped", 1.0, 0.1), "skipped": "no GPU"},
+    ]
     assert choose_candidate(rows)[0]["name"] == "small"
     assert choose_candidate(rows, preferred="big")[0]["name"] == "big"
     assert choose_candidate(rows, preferred="unknown")[0]["name"] == "small"
 
 
-EXPORT = ExportConfig.from_dict({"models": [
-    {"name": "student", "dataset": "student_model"},
-    {"name": "student_int8_qat", "dataset": "student_int8_qat_onnx", "kind": "onnx", "precision": "int8",
-     "source": "student"}]})
+EXPORT = ExportConfig.from_dict(
+    {
+        "models": [
+            {"name": "student", "dataset": "student_model"},
+            {
+                "name": "student_int8_qat",
+                "dataset": "student_int8_qat_onnx",
+                "kind": "onnx",
+                "precision": "int8",
+                "source": "student",
+            },
+        ]
+    }
+)
 
 
 def test_the_shipping_decision_names_its_benchmark_row_by_name_or_catalog_entry():
     assert shipped_row_name({"ships": "student", "dataset": "student_model"}, EXPORT) == "student_onnx"
-    assert shipped_row_name({"ships": "x", "dataset": "student_int8_qat_onnx"}, EXPORT) == "student_int8_qat_onnx"
+    assert (
+        shipped_row_name({"ships": "x", "dataset": "student_int8_qat_onnx"}, EXPORT)
+        == "student_int8_qat_onnx"
+    )
     assert shipped_row_name({"ships": "unknown"}, EXPORT) is None and shipped_row_name(None, EXPORT) is None
 
 
@@ -191,7 +249,10 @@ def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts,
 
     register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, None, GATES, "dvc:1")
     capsys.readouterr()
-    assert main(["benchmark", "--model", "models:/headpose@champion", "--repeats", "3", "--seconds", "0.05"]) == 0
+    assert (
+        main(["benchmark", "--model", "models:/headpose@champion", "--repeats", "3", "--seconds", "0.05"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["backend"] == "onnxruntime" and result["model"].endswith(tiny_artifacts.onnx_path.name)
     assert result["p50_ms"] > 0 and result["throughput"] > 0
@@ -216,22 +277,32 @@ print(model.predict(pd.read_json(sys.argv[2])).to_json())
 """
 
 
-def test_a_copied_model_folder_loads_and_predicts_in_a_fresh_process(mlflow_registry, tiny_artifacts, tmp_path):
+def test_a_copied_model_folder_loads_and_predicts_in_a_fresh_process(
+    mlflow_registry, tiny_artifacts, tmp_path
+):
     import shutil
     import subprocess
     import sys
 
-    register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, tiny_artifacts.checkpoint, GATES, "dvc:1")
-    downloaded = mlflow.artifacts.download_artifacts("models:/headpose@champion", dst_path=str(tmp_path / "dl"))
+    register_candidate(
+        row("a", 5.0, 1.0), tiny_artifacts.onnx_path, tiny_artifacts.checkpoint, GATES, "dvc:1"
+    )
+    downloaded = mlflow.artifacts.download_artifacts(
+        "models:/headpose@champion", dst_path=str(tmp_path / "dl")
+    )
     copy = tmp_path / "elsewhere" / "model"
     shutil.copytree(downloaded, copy)
     shutil.rmtree(tmp_path / "dl")  # nothing of the original is left to point to
     request = tmp_path / "request.json"
     images = tiny_artifacts.test.images[:2]
     pd.DataFrame({"image": [encode_image(im) for im in images]}).to_json(request)
-    done = subprocess.run([sys.executable, "-c", _LOAD_COPY, str(copy), str(request)], cwd=tmp_path,
-                          env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"},
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_COPY, str(copy), str(request)],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"},
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     angles = pd.read_json(io.StringIO(done.stdout.strip().splitlines()[-1])).to_numpy()
     expected = onnx_predictor(tiny_artifacts.onnx_path).predict(to_model_input(images, 32))
@@ -249,14 +320,23 @@ print(register_candidate(row, sys.argv[3], None, Gates(mae_tolerance_deg=0.1), "
 """
 
 
-def test_concurrent_registrations_keep_versions_and_aliases_consistent(mlflow_registry, tiny_artifacts, tmp_path):
+def test_concurrent_registrations_keep_versions_and_aliases_consistent(
+    mlflow_registry, tiny_artifacts, tmp_path
+):
     import subprocess
     import sys
 
-    procs = [subprocess.Popen([sys.executable, "-c", _REGISTER, name, mae, str(tiny_artifacts.onnx_path)],
-                              cwd=tmp_path, env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_registry},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for name, mae in (("a", "5.0"), ("b", "5.5"), ("c", "4.0"))]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _REGISTER, name, mae, str(tiny_artifacts.onnx_path)],
+            cwd=tmp_path,
+            env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_registry},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, mae in (("a", "5.0"), ("b", "5.5"), ("c", "4.0"))
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [err[-1500:] for _, err in outputs]
     client = MlflowClient()
@@ -275,10 +355,14 @@ def test_an_onnx_that_is_not_the_registered_checkpoint_is_refused(mlflow_registr
     from headpose.models import create_model
     from headpose.training.checkpoint import Checkpoint
 
-    first = register_candidate(row("a", 5.0, 1.0), tiny_artifacts.onnx_path, tiny_artifacts.checkpoint, GATES, "dvc:1")
+    first = register_candidate(
+        row("a", 5.0, 1.0), tiny_artifacts.onnx_path, tiny_artifacts.checkpoint, GATES, "dvc:1"
+    )
     tags = MlflowClient().get_model_version("headpose", str(first["version"])).tags
     assert tags["weights_sha256"] == weights_digest(tiny_artifacts.checkpoint.model)
-    other = Checkpoint(create_model("hopenet", backbone="mobilenet_relu", width_mult=0.25).eval(), {"input_size": 32})
+    other = Checkpoint(
+        create_model("hopenet", backbone="mobilenet_relu", width_mult=0.25).eval(), {"input_size": 32}
+    )
     with pytest.raises(HeadposeError, match="re-export it from that checkpoint"):
         register_candidate(row("b", 4.0, 1.0), tiny_artifacts.onnx_path, other, GATES, "dvc:1")
     assert int(champion_version(MlflowClient())) == first["version"]

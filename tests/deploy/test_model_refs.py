@@ -1,4 +1,4 @@
-"""Model references: the packaged ``pretrained`` model, and ``models:/`` through the project's MLflow config."""
+"""Model references: the packaged ``pretrained`` model, and ``models:/`` through the project's MLflow conf."""
 
 import json
 from pathlib import Path
@@ -11,15 +11,26 @@ import pytest
 import headpose.deploy.model_refs as model_refs
 from headpose.cli import main
 from headpose.data.preprocess import to_model_input
-from headpose.deploy.model_refs import find_project_root, mlflow_uris, resolve_model_uri
 from headpose.deploy.mlflow_registry import Gates, register_candidate
+from headpose.deploy.model_refs import find_project_root, mlflow_uris, resolve_model_uri
 from headpose.deploy.runtime import load_model, model_info
 from headpose.errors import ConfigError, ModelError
 
 GATES = Gates(mae_tolerance_deg=0.1, latency_budget_ms=5.0)
-ROW = {"name": "a", "backend": "onnxruntime", "precision": "fp32", "mae_synthetic": 5.0, "mae_real": None,
-       "p50_ms": 1.0, "p99_ms": 1.5, "macs": 1000, "params": 100, "size_bytes": 10, "skipped": None,
-       "source": "tiny_pytorch"}
+ROW = {
+    "name": "a",
+    "backend": "onnxruntime",
+    "precision": "fp32",
+    "mae_synthetic": 5.0,
+    "mae_real": None,
+    "p50_ms": 1.0,
+    "p99_ms": 1.5,
+    "macs": 1000,
+    "params": 100,
+    "size_bytes": 10,
+    "skipped": None,
+    "source": "tiny_pytorch",
+}
 MLFLOW_YML = """server:
   mlflow_tracking_uri: ${env:MLFLOW_TRACKING_URI,sqlite:///mlruns.db}
   mlflow_registry_uri: null
@@ -34,8 +45,12 @@ def make_project(root: Path, mlflow_yml: str = MLFLOW_YML) -> Path:
 
 
 def stray_stores(*folders: Path) -> set[Path]:
-    return {p for folder in folders for pattern in ("mlflow.db", "mlruns", "mlruns.db", "mlartifacts")
-            for p in folder.rglob(pattern)}
+    return {
+        p
+        for folder in folders
+        for pattern in ("mlflow.db", "mlruns", "mlruns.db", "mlartifacts")
+        for p in folder.rglob(pattern)
+    }
 
 
 @pytest.fixture
@@ -67,7 +82,10 @@ def test_models_uri_resolves_through_the_project_config_without_stray_stores(reg
 
 
 def test_cli_commands_read_the_registry_from_the_config(registered, capsys):
-    assert main(["benchmark", "--model", "models:/headpose@champion", "--repeats", "2", "--seconds", "0.02"]) == 0
+    assert (
+        main(["benchmark", "--model", "models:/headpose@champion", "--repeats", "2", "--seconds", "0.02"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["input_size"] == 32
     assert main(["info", "--model", "models:/headpose@champion"]) == 0
     assert "yaw, pitch, roll" in capsys.readouterr().out
@@ -126,7 +144,8 @@ def test_config_interpolation_local_override_and_relative_paths(tmp_path, monkey
     assert mlflow_uris(tmp_path)[0] == (tmp_path / "mlruns").as_uri()
     (tmp_path / "conf" / "local").mkdir()
     (tmp_path / "conf" / "local" / "mlflow.yml").write_text(
-        "server:\n  mlflow_tracking_uri: http://tracking:5000\n  mlflow_registry_uri: sqlite:////abs/reg.db\n")
+        "server:\n  mlflow_tracking_uri: http://tracking:5000\n  mlflow_registry_uri: sqlite:////abs/reg.db\n"
+    )
     assert mlflow_uris(tmp_path)[:2] == ("http://tracking:5000", "sqlite:////abs/reg.db")
     make_project(tmp_path / "p2", "server:\n  mlflow_tracking_uri: ${env:UNSET_FOR_TEST}\n")
     with pytest.raises(ConfigError, match="UNSET_FOR_TEST"):
@@ -140,7 +159,12 @@ def test_pretrained_missing_is_a_clear_one_line_error(tmp_path, monkeypatch, cap
         resolve_model_uri("pretrained")
     image = tmp_path / "face.png"
     cv2.imwrite(str(image), np.full((64, 64, 3), 100, np.uint8))
-    for argv in (["benchmark"], ["info"], ["predict", str(image)], ["export", "--out", str(tmp_path / "x.onnx")]):
+    for argv in (
+        ["benchmark"],
+        ["info"],
+        ["predict", str(image)],
+        ["export", "--out", str(tmp_path / "x.onnx")],
+    ):
         assert main(argv) == 2
         assert "the pretrained model is not installed" in capsys.readouterr().err
 

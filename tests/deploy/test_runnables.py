@@ -7,20 +7,42 @@ from headpose.deploy.benchmark import BenchmarkConfig
 from headpose.deploy.runnables import collect_runnables, row_name, tensorrt_runnable
 from headpose.deploy.tensorrt_build import tensorrt_unavailable_reason
 
-EXPORT = ExportConfig.from_dict({"models": [
-    {"name": "tiny", "dataset": "tiny_model"},
-    {"name": "tiny_int8", "dataset": "tiny_int8_onnx", "kind": "onnx", "precision": "int8",
-     "source": "tiny"}]})
-ONNX_REPORT = {"models": {"tiny": {"precision": "fp32", "source": "tiny"}},
-               "missing": [{"name": "tiny_int8", "dataset": "tiny_int8_onnx", "reason": "holds no data"}]}
-BUILD_REPORT = {"engines": {"tiny_fp16": {"status": "skipped", "reason": "no TensorRT here", "onnx": "tiny",
-                                          "precision": "fp16"}}}
+EXPORT = ExportConfig.from_dict(
+    {
+        "models": [
+            {"name": "tiny", "dataset": "tiny_model"},
+            {
+                "name": "tiny_int8",
+                "dataset": "tiny_int8_onnx",
+                "kind": "onnx",
+                "precision": "int8",
+                "source": "tiny",
+            },
+        ]
+    }
+)
+ONNX_REPORT = {
+    "models": {"tiny": {"precision": "fp32", "source": "tiny"}},
+    "missing": [{"name": "tiny_int8", "dataset": "tiny_int8_onnx", "reason": "holds no data"}],
+}
+BUILD_REPORT = {
+    "engines": {
+        "tiny_fp16": {"status": "skipped", "reason": "no TensorRT here", "onnx": "tiny", "precision": "fp16"}
+    }
+}
 
 
 def test_checkpoints_onnx_files_engines_and_cuda_models_each_get_a_runnable(tiny_artifacts):
     benchmark = BenchmarkConfig.from_dict({"cuda": {"models": ["tiny", "absent"]}})
-    runnables = collect_runnables({"tiny_model": tiny_artifacts.checkpoint}, {"tiny": tiny_artifacts.onnx_path},
-                                  ONNX_REPORT, {}, BUILD_REPORT, EXPORT, benchmark)
+    runnables = collect_runnables(
+        {"tiny_model": tiny_artifacts.checkpoint},
+        {"tiny": tiny_artifacts.onnx_path},
+        ONNX_REPORT,
+        {},
+        BUILD_REPORT,
+        EXPORT,
+        benchmark,
+    )
     by_name = {r.name: r for r in runnables}
     assert list(by_name) == ["tiny_pytorch", "tiny_onnx", "tiny_int8_onnx", "tiny_fp16_trt", "tiny_fp16_cuda"]
     torch_run, onnx_run = by_name["tiny_pytorch"], by_name["tiny_onnx"]

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from headpose.deploy.pyfunc import encode_image
 from headpose.deploy.mlflow_registry import Gates, register_candidate
+from headpose.deploy.pyfunc import encode_image
 
 pytestmark = pytest.mark.slow
 
@@ -55,9 +55,27 @@ def server(tmp_path_factory, tiny_artifacts, empty_mlflow_db):
     bin_dir = str(Path(sys.executable).parent)  # the server runs uvicorn from this environment
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     mlflow_bin = str(Path(bin_dir) / "mlflow")
-    process = subprocess.Popen([mlflow_bin, "models", "serve", "-m", "models:/headpose@champion",
-                                "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "2"],
-                               cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [
+            mlflow_bin,
+            "models",
+            "serve",
+            "-m",
+            "models:/headpose@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            "2",
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -77,22 +95,37 @@ def server(tmp_path_factory, tiny_artifacts, empty_mlflow_db):
 
 
 def _payload(images) -> bytes:
-    return json.dumps({"dataframe_split": {"columns": ["image"], "data": [[encode_image(im)] for im in images]}}).encode()
+    return json.dumps(
+        {"dataframe_split": {"columns": ["image"], "data": [[encode_image(im)] for im in images]}}
+    ).encode()
 
 
-@pytest.mark.parametrize("body, content_type, message", [
-    (b"{not json", "application/json", "Invalid input"),
-    (b"", "application/json", ""),
-    (json.dumps({"dataframe_split": {"columns": ["image"], "data": [[12345]]}}).encode(), "application/json",
-     "row 0: column 'image' must be a base64 string, got int"),
-    (json.dumps({"dataframe_split": {"columns": ["pixels"], "data": [["x"]]}}).encode(), "application/json",
-     "image"),
-    (json.dumps({"dataframe_split": {"columns": ["image"], "data": [["bm90IGFuIGltYWdl"]]}}).encode(),
-     "application/json", "row 0: column 'image' does not decode to an image"),
-    (b"x" * (20 * 1024 * 1024), "application/json", ""),
-])
-def test_bad_requests_get_a_4xx_with_a_message_and_the_server_stays_up(server, tiny_artifacts, body, content_type,
-                                                                        message):
+@pytest.mark.parametrize(
+    "body, content_type, message",
+    [
+        (b"{not json", "application/json", "Invalid input"),
+        (b"", "application/json", ""),
+        (
+            json.dumps({"dataframe_split": {"columns": ["image"], "data": [[12345]]}}).encode(),
+            "application/json",
+            "row 0: column 'image' must be a base64 string, got int",
+        ),
+        (
+            json.dumps({"dataframe_split": {"columns": ["pixels"], "data": [["x"]]}}).encode(),
+            "application/json",
+            "image",
+        ),
+        (
+            json.dumps({"dataframe_split": {"columns": ["image"], "data": [["bm90IGFuIGltYWdl"]]}}).encode(),
+            "application/json",
+            "row 0: column 'image' does not decode to an image",
+        ),
+        (b"x" * (20 * 1024 * 1024), "application/json", ""),
+    ],
+)
+def test_bad_requests_get_a_4xx_with_a_message_and_the_server_stays_up(
+    server, tiny_artifacts, body, content_type, message
+):
     status, text = _post(server, body, content_type)
     assert 400 <= status < 500, (status, text[:500])
     assert message in text
@@ -115,5 +148,7 @@ def test_a_burst_of_200_requests_from_4_threads_loses_none(server, tiny_artifact
     assert [status for status, _, _ in results] == [200] * 200
     assert all(len(json.loads(text)["predictions"]) == 1 for _, text, _ in results)
     latency = np.array([seconds for _, _, seconds in results]) * 1000
-    print(f"\nserving burst: 200 requests, 4 client threads: p50 {np.percentile(latency, 50):.1f} ms, "
-          f"p99 {np.percentile(latency, 99):.1f} ms, {200 / wall:.0f} requests/s")
+    print(
+        f"\nserving burst: 200 requests, 4 client threads: p50 {np.percentile(latency, 50):.1f} ms, "
+        f"p99 {np.percentile(latency, 99):.1f} ms, {200 / wall:.0f} requests/s"
+    )

@@ -30,10 +30,13 @@ def scale_onnx(path, factor: float) -> None:
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 8, 8])
     y = helper.make_tensor_value_info("angles", TensorProto.FLOAT, ["batch", 3])
     scale = helper.make_tensor("scale", TensorProto.FLOAT, [1], [factor])
-    nodes = [helper.make_node("Mul", ["input", "scale"], ["scaled"]),
-             helper.make_node("ReduceMean", ["scaled"], ["angles"], axes=[2, 3], keepdims=0)]
-    model = helper.make_model(helper.make_graph(nodes, "scale", [x], [y], [scale]),
-                              opset_imports=[helper.make_opsetid("", 17)])
+    nodes = [
+        helper.make_node("Mul", ["input", "scale"], ["scaled"]),
+        helper.make_node("ReduceMean", ["scaled"], ["angles"], axes=[2, 3], keepdims=0),
+    ]
+    model = helper.make_model(
+        helper.make_graph(nodes, "scale", [x], [y], [scale]), opset_imports=[helper.make_opsetid("", 17)]
+    )
     onnx.checker.check_model(model)
     onnx.save(model, path)
 
@@ -54,7 +57,9 @@ def engine_with_metadata(tmp_path, onnx_file):
     return engine
 
 
-@pytest.mark.skipif(HAVE_TENSORRT, reason="TensorRT and a CUDA GPU are present: the real build test runs instead")
+@pytest.mark.skipif(
+    HAVE_TENSORRT, reason="TensorRT and a CUDA GPU are present: the real build test runs instead"
+)
 def test_build_without_tensorrt_or_gpu_records_the_reason_and_writes_no_engine(tmp_path, onnx_file):
     engine = tmp_path / "model_fp16.engine"
     result = build_or_skip(onnx_file, engine, "fp16", BuildSettings())
@@ -70,7 +75,9 @@ def test_metadata_records_what_the_engine_is_bound_to(engine_with_metadata, onnx
     assert {k: meta[k] for k in BUILT_ON} == BUILT_ON
     assert len(meta["onnx_sha256"]) == 64 and meta["precision"] == "fp16"
     assert meta["profile"] == {"min_batch": 1, "opt_batch": 8, "max_batch": 128, "workspace_mib": 1024}
-    assert check_engine_metadata(engine_with_metadata, BUILT_ON, onnx_file)["onnx_sha256"] == meta["onnx_sha256"]
+    assert (
+        check_engine_metadata(engine_with_metadata, BUILT_ON, onnx_file)["onnx_sha256"] == meta["onnx_sha256"]
+    )
 
 
 def test_engine_from_another_gpu_is_refused_with_both_gpus_named(engine_with_metadata):
@@ -83,7 +90,9 @@ def test_engine_from_another_gpu_is_refused_with_both_gpus_named(engine_with_met
 
 
 def test_engine_from_another_tensorrt_version_is_refused(engine_with_metadata):
-    with pytest.raises(EngineMismatchError, match=r"tensorrt_version is '10.3.0' in the engine but '10.13.2' here"):
+    with pytest.raises(
+        EngineMismatchError, match=r"tensorrt_version is '10.3.0' in the engine but '10.13.2' here"
+    ):
         check_engine_metadata(engine_with_metadata, {**BUILT_ON, "tensorrt_version": "10.13.2"})
 
 

@@ -40,22 +40,38 @@ def export_tiny_onnx(path: Path) -> Path:
         model(torch.randn(32, 3, MODEL_SIZE, MODEL_SIZE))
     model.eval()
     tmp = path.with_suffix(".tmp")
-    torch.onnx.export(model, (torch.zeros(2, 3, MODEL_SIZE, MODEL_SIZE),), str(tmp), input_names=["image"],
-                      output_names=["angles"], dynamic_axes={"image": {0: "batch"}, "angles": {0: "batch"}},
-                      dynamo=False)
+    torch.onnx.export(
+        model,
+        (torch.zeros(2, 3, MODEL_SIZE, MODEL_SIZE),),
+        str(tmp),
+        input_names=["image"],
+        output_names=["angles"],
+        dynamic_axes={"image": {0: "batch"}, "angles": {0: "batch"}},
+        dynamo=False,
+    )
     tmp.rename(path)
     return path
 
 
-def render_head_turn(n: int = 30, yaw_range: tuple[float, float] = (-40.0, 40.0)
-                     ) -> tuple[list[np.ndarray], np.ndarray]:
+def render_head_turn(
+    n: int = 30, yaw_range: tuple[float, float] = (-40.0, 40.0)
+) -> tuple[list[np.ndarray], np.ndarray]:
     """``n`` RGB frames of one synthetic head turning, and its 68-landmark box (x0, y0, x1, y1) per frame."""
     from headpose.synth.generate import generate
 
     frames, boxes = [], []
     for yaw in np.linspace(*yaw_range, n):
-        config = dict(num_images=1, image_size=HEAD_SIZE, seed=3, yaw_range=(yaw, yaw), pitch_range=(0, 0),
-                      roll_range=(0, 0), large_angle_fraction=0, occlusion_probability=0, crop_shift=0)
+        config = dict(
+            num_images=1,
+            image_size=HEAD_SIZE,
+            seed=3,
+            yaw_range=(yaw, yaw),
+            pitch_range=(0, 0),
+            roll_range=(0, 0),
+            large_angle_fraction=0,
+            occlusion_probability=0,
+            crop_shift=0,
+        )
         faces = generate(config, workers=1, progress=False)
         frame = np.full((FRAME_H, FRAME_W, 3), 70, np.uint8)
         x, y = HEAD_AT

@@ -11,19 +11,22 @@ def test_predict_config_parses_nested_smoothing_from_a_mapping():
     assert PredictConfig.from_dict(None) == PredictConfig()
 
 
-@pytest.mark.parametrize("raw, message", [
-    ({"on_large": "crop"}, "predict.on_large: 'crop' is not one of ['downscale', 'refuse']"),
-    ({"device": "tpu"}, "predict.device: 'tpu' is not one of ['auto', 'cpu', 'cuda']"),
-    ({"detector": "haar"}, "predict.detector: 'haar' is not one of"),
-    ({"batch_size": 0}, "predict.batch_size: 0 is outside [1, inf]"),
-    ({"max_frames": 0}, "predict.max_frames: 0 is outside [1, inf]"),
-    ({"fourcc": "mp4"}, "predict.fourcc: expected 4 characters"),
-    ({"margin": -0.1}, "predict.margin: -0.1 is outside [0.0, inf]"),
-    ({"smoothing": {"min_cutoff": 0}}, "predict.smoothing.min_cutoff: must be > 0"),
-    ({"smoothing": {"beta": float("nan")}}, "predict.smoothing.beta: expected a number, got nan"),
-    ({"smoothing": {"beta": float("inf")}}, "predict.smoothing.beta: expected a finite number"),
-    ({"queue_sise": 4}, "predict.queue_sise: unknown key; did you mean 'queue_size'?"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"on_large": "crop"}, "predict.on_large: 'crop' is not one of ['downscale', 'refuse']"),
+        ({"device": "tpu"}, "predict.device: 'tpu' is not one of ['auto', 'cpu', 'cuda']"),
+        ({"detector": "haar"}, "predict.detector: 'haar' is not one of"),
+        ({"batch_size": 0}, "predict.batch_size: 0 is outside [1, inf]"),
+        ({"max_frames": 0}, "predict.max_frames: 0 is outside [1, inf]"),
+        ({"fourcc": "mp4"}, "predict.fourcc: expected 4 characters"),
+        ({"margin": -0.1}, "predict.margin: -0.1 is outside [0.0, inf]"),
+        ({"smoothing": {"min_cutoff": 0}}, "predict.smoothing.min_cutoff: must be > 0"),
+        ({"smoothing": {"beta": float("nan")}}, "predict.smoothing.beta: expected a number, got nan"),
+        ({"smoothing": {"beta": float("inf")}}, "predict.smoothing.beta: expected a finite number"),
+        ({"queue_sise": 4}, "predict.queue_sise: unknown key; did you mean 'queue_size'?"),
+    ],
+)
 def test_impossible_predict_knobs_name_their_key(raw, message):
     with pytest.raises(ConfigError) as info:
         PredictConfig.from_dict(raw)

@@ -37,15 +37,21 @@ def test_mapping_scales_and_shifts_by_the_detector_box_side():
         CropMapping(scale=0)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: CropMapping(margin=-0.1), "crop_mapping.margin: -0.1 is outside [0.0, inf]"),
-    (lambda: CropMapping(shift=(0.1,)), "crop_mapping.shift: expected a list of 2 values"),
-    (lambda: BlazeFaceFaceDetector(min_score=1.5), "blazeface.min_score: 1.5 is outside [0.0, 1.0]"),
-    (lambda: BlazeFaceFaceDetector(min_score=0), "blazeface.min_score: expected a score strictly between 0 and 1"),
-    (lambda: BlazeFaceFaceDetector(min_tile=16), "blazeface.min_tile: 16 is outside [32, inf]"),
-    (lambda: BlazeFaceFaceDetector.from_dict({"tiles": 3}), "blazeface.tiles: unknown key; did you mean"),
-    (lambda: DlibHogDetector(max_side=0), "dlib.max_side: 0 is outside [1, inf]"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: CropMapping(margin=-0.1), "crop_mapping.margin: -0.1 is outside [0.0, inf]"),
+        (lambda: CropMapping(shift=(0.1,)), "crop_mapping.shift: expected a list of 2 values"),
+        (lambda: BlazeFaceFaceDetector(min_score=1.5), "blazeface.min_score: 1.5 is outside [0.0, 1.0]"),
+        (
+            lambda: BlazeFaceFaceDetector(min_score=0),
+            "blazeface.min_score: expected a score strictly between 0 and 1",
+        ),
+        (lambda: BlazeFaceFaceDetector(min_tile=16), "blazeface.min_tile: 16 is outside [32, inf]"),
+        (lambda: BlazeFaceFaceDetector.from_dict({"tiles": 3}), "blazeface.tiles: unknown key; did you mean"),
+        (lambda: DlibHogDetector(max_side=0), "dlib.max_side: 0 is outside [1, inf]"),
+    ],
+)
 def test_impossible_detector_knobs_name_their_key(make, message):
     with pytest.raises(ConfigError) as info:
         make()
@@ -115,14 +121,17 @@ def test_boxes_file_round_trip_and_lookup(tmp_path):
     assert detector.detect(np.zeros((10, 10, 3), np.uint8), "missing.jpg") == []
 
 
-@pytest.mark.parametrize("content, problem", [
-    ('{"a.jpg": [[10, 10, 5, 20]]}', "bad box"),
-    ('{"a.jpg": [[10, 10, "x", 20]]}', "bad box"),
-    ('{"a.jpg": [1, 2, 3, 4]}', "bad box"),
-    ('{"a.jpg": "box"}', "must be a list"),
-    ('[[1, 2, 3, 4]]', "expected a JSON object"),
-    ('{not json', "not a readable JSON"),
-])
+@pytest.mark.parametrize(
+    "content, problem",
+    [
+        ('{"a.jpg": [[10, 10, 5, 20]]}', "bad box"),
+        ('{"a.jpg": [[10, 10, "x", 20]]}', "bad box"),
+        ('{"a.jpg": [1, 2, 3, 4]}', "bad box"),
+        ('{"a.jpg": "box"}', "must be a list"),
+        ("[[1, 2, 3, 4]]", "expected a JSON object"),
+        ("{not json", "not a readable JSON"),
+    ],
+)
 def test_bad_boxes_files_name_the_file_and_the_problem(tmp_path, content, problem):
     path = tmp_path / "boxes.json"
     path.write_text(content)
@@ -163,8 +172,10 @@ def test_blazeface_mapping_reproduces_the_landmark_crops_at_every_pose(aflw2000_
     ious = []
     for image, abs_yaw, truth in _aflw_faces(aflw2000_dev, limit=80):
         faces = detector.detect(image, "")
-        best = max((iou_matrix(BLAZEFACE_MAPPING.crop_box(f.box)[None], truth[None])[0, 0] for f in faces),
-                   default=0.0)
+        best = max(
+            (iou_matrix(BLAZEFACE_MAPPING.crop_box(f.box)[None], truth[None])[0, 0] for f in faces),
+            default=0.0,
+        )
         found[abs_yaw >= 45].append(best >= 0.3)
         if best >= 0.3:
             ious.append(best)
@@ -180,7 +191,9 @@ def test_blazeface_tiles_find_a_face_too_small_for_the_whole_image_pass(aflw2000
     truth = truth + [5 * w, 2 * h, 5 * w, 2 * h]
     untiled = BlazeFaceFaceDetector(tile_levels=1).detect(canvas, "")
     tiled = BlazeFaceFaceDetector().detect(canvas, "")
-    assert not any(iou_matrix(BLAZEFACE_MAPPING.crop_box(f.box)[None], truth[None])[0, 0] > 0.3 for f in untiled)
+    assert not any(
+        iou_matrix(BLAZEFACE_MAPPING.crop_box(f.box)[None], truth[None])[0, 0] > 0.3 for f in untiled
+    )
     (face,) = tiled
     assert iou_matrix(BLAZEFACE_MAPPING.crop_box(face.box)[None], truth[None])[0, 0] > 0.5  # measured 0.62
 
@@ -191,4 +204,7 @@ def test_tiles_cover_the_image_with_half_overlapping_squares():
     assert tiles[0] == (0, 0, 1024, 600)
     second = tiles[1:]
     assert {x1 - x0 for x0, _, x1, _ in second} == {512} and {y1 - y0 for _, y0, _, y1 in second} == {512}
-    assert sorted({x0 for x0, *_ in second}) == [0, 256, 512] and sorted({y0 for _, y0, *_ in second}) == [0, 88]
+    assert sorted({x0 for x0, *_ in second}) == [0, 256, 512] and sorted({y0 for _, y0, *_ in second}) == [
+        0,
+        88,
+    ]

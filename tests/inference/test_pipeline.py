@@ -27,8 +27,11 @@ def pipeline_threads() -> list[threading.Thread]:
 
 def test_slow_consumer_gets_every_item_once_in_order_with_bounded_memory():
     source = Counted(120)
-    stages = [Stage("double", lambda x: 2 * x), Stage("batch", lambda xs: [x + 1 for x in xs], batch=7),
-              Stage("jitter", lambda x: (time.sleep(0.0005 * (x % 3)), x)[1])]
+    stages = [
+        Stage("double", lambda x: 2 * x),
+        Stage("batch", lambda xs: [x + 1 for x in xs], batch=7),
+        Stage("jitter", lambda x: (time.sleep(0.0005 * (x % 3)), x)[1]),
+    ]
     maxsize = 3
     out, ahead = [], []
     with FramePipeline(iter(source), stages, maxsize=maxsize) as results:

@@ -25,12 +25,19 @@ def read_lines(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_video_gives_one_row_per_frame_in_order_and_a_full_annotated_video(tmp_path, tiny_onnx, head_video,
-                                                                             head_turn):
+def test_video_gives_one_row_per_frame_in_order_and_a_full_annotated_video(
+    tmp_path, tiny_onnx, head_video, head_turn
+):
     frames, boxes = head_turn
     out = tmp_path / "out"
-    summary = predict(str(head_video), str(tiny_onnx), out_dir=out, jsonl=tmp_path / "p.jsonl",
-                      config=PredictConfig(boxes=boxes_file(tmp_path, boxes)), progress=False)
+    summary = predict(
+        str(head_video),
+        str(tiny_onnx),
+        out_dir=out,
+        jsonl=tmp_path / "p.jsonl",
+        config=PredictConfig(boxes=boxes_file(tmp_path, boxes)),
+        progress=False,
+    )
     rows = read_lines(tmp_path / "p.jsonl")
     assert [r["frame"] for r in rows] == list(range(len(frames)))
     assert {r["face"] for r in rows} == {0}  # one track through the whole turn
@@ -47,15 +54,21 @@ def test_video_gives_one_row_per_frame_in_order_and_a_full_annotated_video(tmp_p
 
 def test_reported_angles_are_the_model_on_the_training_style_crop(tmp_path, tiny_onnx, head_video, head_turn):
     frames, boxes = head_turn
-    predict(str(head_video), str(tiny_onnx), jsonl=tmp_path / "p.jsonl",
-            config=PredictConfig(boxes=boxes_file(tmp_path, boxes), smooth=False), progress=False)
+    predict(
+        str(head_video),
+        str(tiny_onnx),
+        jsonl=tmp_path / "p.jsonl",
+        config=PredictConfig(boxes=boxes_file(tmp_path, boxes), smooth=False),
+        progress=False,
+    )
     rows = read_lines(tmp_path / "p.jsonl")
     assert "raw" not in rows[0]
     model = load_model(str(tiny_onnx))
     decoded = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in read_video(head_video)]
     mapping = CropMapping()  # --boxes: landmark-like boxes + the training margin
-    crops = np.stack([crop_resize(im, mapping.crop_box(b), model.input_size)
-                      for im, b in zip(decoded, boxes, strict=True)])
+    crops = np.stack(
+        [crop_resize(im, mapping.crop_box(b), model.input_size) for im, b in zip(decoded, boxes, strict=True)]
+    )
     expected = model.predict(to_model_input(crops, model.input_size))
     np.testing.assert_allclose([[r["yaw"], r["pitch"], r["roll"]] for r in rows], expected, atol=2e-3)
     np.testing.assert_allclose([r["crop_box"] for r in rows], [mapping.crop_box(b) for b in boxes], atol=0.01)
@@ -63,8 +76,13 @@ def test_reported_angles_are_the_model_on_the_training_style_crop(tmp_path, tiny
 
 def test_smoothing_changes_reported_angles_only_when_on(tmp_path, tiny_onnx, head_video, head_turn):
     _, boxes = head_turn
-    predict(str(head_video), str(tiny_onnx), jsonl=tmp_path / "s.jsonl",
-            config=PredictConfig(boxes=boxes_file(tmp_path, boxes)), progress=False)
+    predict(
+        str(head_video),
+        str(tiny_onnx),
+        jsonl=tmp_path / "s.jsonl",
+        config=PredictConfig(boxes=boxes_file(tmp_path, boxes)),
+        progress=False,
+    )
     rows = read_lines(tmp_path / "s.jsonl")
     raw = np.array([r["raw"] for r in rows])
     smoothed = np.array([[r["yaw"], r["pitch"], r["roll"]] for r in rows])
@@ -117,8 +135,13 @@ def test_parallel_detection_matches_serial_detection(tmp_path, tiny_onnx, clip):
     runs = {}
     for workers in (1, 3):
         out = tmp_path / f"w{workers}.jsonl"
-        predict(str(clip), str(tiny_onnx), jsonl=out, progress=False,
-                config=PredictConfig(detect_workers=workers, max_frames=150, smooth=False))
+        predict(
+            str(clip),
+            str(tiny_onnx),
+            jsonl=out,
+            progress=False,
+            config=PredictConfig(detect_workers=workers, max_frames=150, smooth=False),
+        )
         runs[workers] = read_lines(out)
     assert [r["frame"] for r in runs[3]] == list(range(150))
     key = lambda rows: [(r["frame"], r["box"], r["yaw"]) for r in rows]  # noqa: E731

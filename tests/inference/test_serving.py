@@ -19,8 +19,8 @@ import pytest
 from headpose.data.crops import crop_resize
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.runtime import onnx_predictor
-from headpose.inference.detect import CropMapping
 from headpose.inference.config import PredictConfig
+from headpose.inference.detect import CropMapping
 from tests.inference.conftest import render_head_turn
 
 READY_TIMEOUT_S = 90
@@ -95,13 +95,33 @@ def test_served_champion_answers_yaw_pitch_roll_for_a_face_crop(champion, tiny_o
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/headpose@champion",
-         "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1"],
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/headpose@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-w",
+            "1",
+        ],
         # The server execs `uvicorn` by name: put this interpreter's bin/ first, as an activated venv would.
-        env={**os.environ, "MLFLOW_TRACKING_URI": champion,
-             "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,  # its own process group: the workers end with it
+        env={
+            **os.environ,
+            "MLFLOW_TRACKING_URI": champion,
+            "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: the workers end with it
     )
     try:
         wait_until_ready(server, url)
@@ -131,8 +151,13 @@ def test_predict_runs_the_registered_champion(champion, tmp_path, tiny_onnx):
     previous = mlflow.get_tracking_uri()
     mlflow.set_tracking_uri(champion)
     try:
-        summary = predict(str(image), "models:/headpose@champion", jsonl=tmp_path / "p.jsonl", progress=False,
-                          config=PredictConfig(boxes=str(tmp_path / "boxes.json")))
+        summary = predict(
+            str(image),
+            "models:/headpose@champion",
+            jsonl=tmp_path / "p.jsonl",
+            progress=False,
+            config=PredictConfig(boxes=str(tmp_path / "boxes.json")),
+        )
     finally:
         mlflow.set_tracking_uri(previous)
     assert summary["faces"] == 1 and summary["backend"] == "onnxruntime"

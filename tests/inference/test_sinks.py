@@ -17,9 +17,17 @@ def test_failures_go_where_asked_else_beside_the_outputs():
 
 
 def face_frame(key: str, yaw: float) -> Frame:
-    return Frame(key, 0, key, boxes=np.array([[0.0, 0.0, 10.0, 10.0]]), crop_boxes=np.array([[-1.0, -1, 11, 11]]),
-                 scores=[0.9], raw_angles=np.array([[yaw, 0.0, 0.0]]), angles=np.array([[yaw, 0.0, 0.0]]),
-                 face_ids=[0])
+    return Frame(
+        key,
+        0,
+        key,
+        boxes=np.array([[0.0, 0.0, 10.0, 10.0]]),
+        crop_boxes=np.array([[-1.0, -1, 11, 11]]),
+        scores=[0.9],
+        raw_angles=np.array([[yaw, 0.0, 0.0]]),
+        angles=np.array([[yaw, 0.0, 0.0]]),
+        face_ids=[0],
+    )
 
 
 def test_sink_writes_one_line_per_face_and_a_failure_per_faceless_image(tmp_path):

@@ -59,8 +59,12 @@ def test_inputs_that_cannot_be_opened_are_input_errors_naming_them(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "notes.txt").write_text("hello")
     (tmp_path / "garbage.mp4").write_bytes(b"not a video")
-    for name, problem in (("missing.jpg", "input not found"), ("empty", "folder holds no images"),
-                          ("notes.txt", "not an image"), ("garbage.mp4", "unreadable video")):
+    for name, problem in (
+        ("missing.jpg", "input not found"),
+        ("empty", "folder holds no images"),
+        ("notes.txt", "not an image"),
+        ("garbage.mp4", "unreadable video"),
+    ):
         with pytest.raises(InputError, match=problem) as info:
             open_input(str(tmp_path / name), None, None, PredictConfig())
         assert str(tmp_path / name) in str(info.value)

@@ -6,8 +6,14 @@ from torch import nn
 from headpose.errors import ConfigError
 from headpose.models.backbones import create_backbone, list_backbones
 
-EXPECTED_CHANNELS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048, "mobilenet_v3_small": 576,
-                     "mobilenet_v3_large": 960, "mobilenet_relu": 1024}
+EXPECTED_CHANNELS = {
+    "resnet18": 512,
+    "resnet34": 512,
+    "resnet50": 2048,
+    "mobilenet_v3_small": 576,
+    "mobilenet_v3_large": 960,
+    "mobilenet_relu": 1024,
+}
 
 
 def test_every_backbone_is_covered_here():
@@ -25,8 +31,11 @@ def test_backbone_maps_images_to_pooled_features(name):
 def test_mobilenet_relu_is_int8_friendly_and_scales_with_width():
     features, channels = create_backbone("mobilenet_relu", width_mult=0.5)
     assert channels == 512
-    activations = {type(m) for m in features.modules() if not isinstance(m, (nn.Conv2d, nn.BatchNorm2d))
-                   and not list(m.children())}
+    activations = {
+        type(m)
+        for m in features.modules()
+        if not isinstance(m, (nn.Conv2d, nn.BatchNorm2d)) and not list(m.children())
+    }
     assert activations <= {nn.ReLU6, nn.AdaptiveAvgPool2d, nn.Flatten}
 
 

@@ -30,8 +30,10 @@ CONFIGS = [
     ("sixd", {}),
     ("sixd", {"backbone": "mobilenet_v3_small"}),
     ("dense3dmm", {}),
-    ("dense3dmm", {"backbone": "mobilenet_v3_small", "width_mult": 1.0,
-                   "num_shape": 40, "num_expression": 10}),
+    (
+        "dense3dmm",
+        {"backbone": "mobilenet_v3_small", "width_mult": 1.0, "num_shape": 40, "num_expression": 10},
+    ),
 ]
 
 
@@ -97,13 +99,19 @@ def test_hopenet_flip_average_is_the_mean_of_the_crop_and_its_mirror_at_inferenc
     flip = build_from_spec({**plain.spec, "flip_average": True}, plain.state_dict()).eval()
     assert plain.spec["flip_average"] is False and flip.spec["flip_average"] is True
     with torch.no_grad():
-        expected = (plain(images)["angles"] + plain(images.flip(-1))["angles"] * torch.tensor([-1.0, 1.0, -1.0])) / 2
+        expected = (
+            plain(images)["angles"] + plain(images.flip(-1))["angles"] * torch.tensor([-1.0, 1.0, -1.0])
+        ) / 2
         out = flip(images)
         torch.testing.assert_close(out["angles"], expected, atol=1e-4, rtol=0)
         torch.testing.assert_close(out["logits"], plain(images)["logits"])  # the crop's own bins
         # a mirrored crop gets exactly the mirrored angles
-        torch.testing.assert_close(flip(images.flip(-1))["angles"], out["angles"] * torch.tensor([-1.0, 1.0, -1.0]),
-                                   atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            flip(images.flip(-1))["angles"],
+            out["angles"] * torch.tensor([-1.0, 1.0, -1.0]),
+            atol=1e-4,
+            rtol=0,
+        )
     flip.train(), plain.train()
     torch.manual_seed(1)
     a = flip(images)["angles"]
@@ -163,12 +171,15 @@ def _perturbed(model: nn.Module) -> nn.Module:
     return model
 
 
-@pytest.mark.parametrize(("name", "kwargs"), [
-    ("hopenet", {"backbone": "resnet18"}),
-    ("fsanet", {}),
-    ("sixd", {"backbone": "resnet18"}),
-    ("dense3dmm", {"backbone": "mobilenet_relu"}),
-])
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("hopenet", {"backbone": "resnet18"}),
+        ("fsanet", {}),
+        ("sixd", {"backbone": "resnet18"}),
+        ("dense3dmm", {"backbone": "mobilenet_relu"}),
+    ],
+)
 def test_angles_only_exports_to_onnx_with_dynamic_batch_and_matches_torch(name, kwargs, images):
     model = _seeded(name, **kwargs)
     model = _calibrated(_perturbed(model) if name == "fsanet" else model, images)
@@ -183,8 +194,15 @@ def test_angles_only_exports_to_onnx_with_dynamic_batch_and_matches_torch(name, 
     # differs from float64 (up to ~1e-3 degrees for the deep MobileNet of dense3dmm).
     rounding = np.abs(expected - reference).max()
     buffer = io.BytesIO()
-    torch.onnx.export(wrapped, (images[:2],), buffer, input_names=["images"], output_names=["angles"],
-                      dynamo=True, dynamic_shapes=({0: torch.export.Dim("batch")},))
+    torch.onnx.export(
+        wrapped,
+        (images[:2],),
+        buffer,
+        input_names=["images"],
+        output_names=["angles"],
+        dynamo=True,
+        dynamic_shapes=({0: torch.export.Dim("batch")},),
+    )
     session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
     (actual,) = session.run(None, {"images": images.numpy()})  # batch 8, exported with 2
     assert actual.shape == (8, 3)

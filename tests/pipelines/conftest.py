@@ -39,7 +39,9 @@ def run_pipeline(kedro_project):
         # into it (and refuse changed params), so each pipeline gets its own run as under `kedro run`.
         while mlflow.active_run():
             mlflow.end_run()
-        with KedroSession.create(project_path=kedro_project, env="test", runtime_params=params or {}) as session:
+        with KedroSession.create(
+            project_path=kedro_project, env="test", runtime_params=params or {}
+        ) as session:
             session.run(pipeline_names=[name])
 
     return run

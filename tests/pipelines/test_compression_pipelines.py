@@ -64,8 +64,11 @@ def test_distill_baseline_trains_the_student_without_a_teacher_and_reports_the_g
     assert report["gain_deg"] == pytest.approx(report["scratch_mae"] - report["distilled_mae"])
     assert report["models"]["student"]["macs"] == report["models"]["student_scratch"]["macs"]
     metrics = _latest_run_metrics()
-    assert {"distill_baseline.gain_deg", "distill_baseline.student_scratch.mae",
-            "distill_baseline.student_scratch.train.val_mae"} <= set(metrics)
+    assert {
+        "distill_baseline.gain_deg",
+        "distill_baseline.student_scratch.mae",
+        "distill_baseline.student_scratch.train.val_mae",
+    } <= set(metrics)
 
 
 def test_quantize_pipeline_writes_int8_models_and_a_measured_shipping_decision(trained, run_pipeline):

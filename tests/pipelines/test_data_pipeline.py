@@ -30,13 +30,20 @@ def test_data_pipeline_writes_disjoint_splits_calibration_and_logs_to_mlflow(ked
     assert {"data/augmentation_preview.png", "data/angle_histograms.png"} <= artifacts
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"synht": {"num_images": 3}}, "did you mean 'synth'?"),
-    ({"split": {"seed": "abc"}}, "split.seed: expected an integer"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"synht": {"num_images": 3}}, "did you mean 'synth'?"),
+        ({"split": {"seed": "abc"}}, "split.seed: expected an integer"),
+    ],
+)
 def test_a_bad_parameter_fails_before_any_output_is_written(kedro_project, run_pipeline, params, message):
-    before = sorted(p for p in (kedro_project / "data").rglob("*")) if (kedro_project / "data").exists() else []
+    before = (
+        sorted(p for p in (kedro_project / "data").rglob("*")) if (kedro_project / "data").exists() else []
+    )
     with pytest.raises(ConfigError, match=message):
         run_pipeline("data", params)
-    after = sorted(p for p in (kedro_project / "data").rglob("*")) if (kedro_project / "data").exists() else []
+    after = (
+        sorted(p for p in (kedro_project / "data").rglob("*")) if (kedro_project / "data").exists() else []
+    )
     assert after == before

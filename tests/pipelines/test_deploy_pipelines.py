@@ -18,14 +18,20 @@ BEFORE = ["pseudolabel", "profile", "data", "train", "prune", "distill", "quanti
 
 def stages_to_run(project) -> list[str]:
     """The upstream stages from the first one whose outputs (that deploy reads) are missing."""
-    needed = {"pseudolabel_faces": "pseudolabel", "profiled_faces": "profile", "test_faces": "data",
-              "teacher_model": "train", "pruned_model": "prune", SHIPPING_DECISION: "quantize",
-              **{checkpoint(s): "distill" for s in STUDENTS},
-              **dict.fromkeys(QUANTIZED_ONNX, "quantize")}
+    needed = {
+        "pseudolabel_faces": "pseudolabel",
+        "profiled_faces": "profile",
+        "test_faces": "data",
+        "teacher_model": "train",
+        "pruned_model": "prune",
+        SHIPPING_DECISION: "quantize",
+        **{checkpoint(s): "distill" for s in STUDENTS},
+        **dict.fromkeys(QUANTIZED_ONNX, "quantize"),
+    }
     with KedroSession.create(project_path=project, env="test") as session:
         catalog = session.load_context().catalog
         missing = {stage for entry, stage in needed.items() if not catalog.exists(entry)}
-    return BEFORE[min(map(BEFORE.index, missing)):] if missing else []
+    return BEFORE[min(map(BEFORE.index, missing)) :] if missing else []
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +55,9 @@ def test_build_records_why_each_engine_was_skipped(deployed):
     reason = tensorrt_unavailable_reason()
     if reason is None:
         pytest.skip("TensorRT and a CUDA GPU are present: engines are built")
-    assert report["engines"] and all(e["status"] == "skipped" and e["reason"] for e in report["engines"].values())
+    assert report["engines"] and all(
+        e["status"] == "skipped" and e["reason"] for e in report["engines"].values()
+    )
     assert report["engines"]["teacher_fp16"]["reason"] == reason
     assert not list((deployed / "06_models" / "tensorrt").glob("*.engine"))
 
@@ -61,7 +69,12 @@ def test_benchmark_measures_every_artifact_and_reports_the_rest(deployed):
         assert set(ROW_FIELDS) <= set(row)
     for name in ("teacher_pytorch", "teacher_onnx"):
         row = by_name[name]
-        assert row["skipped"] is None and row["p50_ms"] > 0 and row["mae_synthetic"] > 0 and row["mae_real"] is None
+        assert (
+            row["skipped"] is None
+            and row["p50_ms"] > 0
+            and row["mae_synthetic"] > 0
+            and row["mae_real"] is None
+        )
         assert set(row["throughput"]) == {"1", "8"} and row["params"] > 0 and row["macs"] > 0
     assert by_name["teacher_fp16_trt"]["skipped"] or tensorrt_unavailable_reason() is None
     table = (deployed / "08_reporting" / "benchmark.md").read_text().strip().splitlines()
@@ -70,7 +83,9 @@ def test_benchmark_measures_every_artifact_and_reports_the_rest(deployed):
 
     runs = mlflow.search_runs(experiment_names=["headpose"], output_format="list")
     run = next(r for r in runs if "benchmark.teacher_onnx.p50_ms" in r.data.metrics)
-    assert run.data.metrics["benchmark.teacher_onnx.p50_ms"] == pytest.approx(by_name["teacher_onnx"]["p50_ms"])
+    assert run.data.metrics["benchmark.teacher_onnx.p50_ms"] == pytest.approx(
+        by_name["teacher_onnx"]["p50_ms"]
+    )
     logged = {a.path for a in MlflowClient().list_artifacts(run.info.run_id, "benchmark")}
     assert {"benchmark/benchmark.json", "benchmark/benchmark.md"} <= logged
 
@@ -81,8 +96,12 @@ def test_register_promotes_the_first_candidate_and_gates_a_slow_one(deployed, ru
     champion = client.get_model_version_by_alias("headpose", "champion")
     assert first["alias"] == "champion" and int(champion.version) == first["version"]
     assert champion.tags["artifact"] == first["candidate"] and champion.tags["promotion"] == "champion"
-    assert float(champion.tags["mae_synthetic"]) > 0 and champion.tags["data_version"] == first["data_version"]
-    assert {"data.train", "data.test", "data.real_test", "data.pseudolabel", "git_commit"} <= set(champion.tags)
+    assert (
+        float(champion.tags["mae_synthetic"]) > 0 and champion.tags["data_version"] == first["data_version"]
+    )
+    assert {"data.train", "data.test", "data.real_test", "data.pseudolabel", "git_commit"} <= set(
+        champion.tags
+    )
     assert first["candidate_reason"].startswith("the shipping decision names")  # the quantize stage's
 
     run_pipeline("register", {"register": {"gates": {"latency_budget_ms": 1e-6}}})

@@ -35,9 +35,11 @@ def test_pseudolabel_pipeline_writes_faces_report_and_logs_to_mlflow(kedro_proje
     assert run.data.metrics["pseudolabel.synth.kept_fraction"] == 0.75
     client = mlflow.MlflowClient()
     assert {"pseudolabel/pseudolabel_pose_histograms.png", "pseudolabel/pseudolabel_preview.png"} <= {
-        a.path for a in client.list_artifacts(run.info.run_id, "pseudolabel")}
+        a.path for a in client.list_artifacts(run.info.run_id, "pseudolabel")
+    }
     assert {"pseudolabel/pseudolabel_report.csv", "pseudolabel/pseudolabel_summary.json"} <= {
-        a.path for a in client.list_artifacts(run.info.run_id, "pseudolabel")}
+        a.path for a in client.list_artifacts(run.info.run_id, "pseudolabel")
+    }
 
 
 def test_without_pools_pseudolabel_and_profile_give_no_faces(kedro_project, run_pipeline):
@@ -45,18 +47,27 @@ def test_without_pools_pseudolabel_and_profile_give_no_faces(kedro_project, run_
     run_pipeline("profile")
     for name in ("pseudolabel", "profiled"):
         assert len(load_faceset(kedro_project / "data" / "03_primary" / name)) == 0
-    assert json.loads((kedro_project / "data" / "08_reporting" / "pseudolabel_summary.json").read_text())["photos"] == 0
+    assert (
+        json.loads((kedro_project / "data" / "08_reporting" / "pseudolabel_summary.json").read_text())[
+            "photos"
+        ]
+        == 0
+    )
 
 
 def test_profile_pipeline_renders_pseudolabelled_faces_at_large_poses(kedro_project, run_pipeline, tmp_path):
     write_photo_pool(tmp_path)
-    run_pipeline("pseudolabel", {"pseudolabel": {"pools": {"synth": {"root": str(tmp_path), "subject": "parent"}},
-                                                 "workers": 1}})
+    run_pipeline(
+        "pseudolabel",
+        {"pseudolabel": {"pools": {"synth": {"root": str(tmp_path), "subject": "parent"}}, "workers": 1}},
+    )
     run_pipeline("profile", {"profile": {"per_face": 3}})
     source = load_faceset(kedro_project / "data" / "03_primary" / "pseudolabel")
     profiled = load_faceset(kedro_project / "data" / "03_primary" / "profiled")
     assert len(profiled) == 3 * len(source) and (profiled.labels.source == "profiled").all()
-    assert set(profiled.labels.subject) == set(source.labels.subject)  # splits keep a photo's renders together
+    assert set(profiled.labels.subject) == set(
+        source.labels.subject
+    )  # splits keep a photo's renders together
     assert (kedro_project / "data" / "08_reporting" / "profile_preview.png").stat().st_size > 10_000
 
 
@@ -66,4 +77,12 @@ def test_pseudolabel_and_profile_run_first_in_the_default_dag(kedro_project):
     pipelines.set_requested(None)  # earlier slice tests ran single pipelines: load them all again
     with KedroSession.create(project_path=kedro_project, env="test"):
         names = [n.name for n in pipelines["__default__"].nodes]
-        assert names.index("pseudolabel_photos") < names.index("profile_photos") < names.index("mix_training_data")
+        assert (
+            names.index("pseudolabel.pseudolabel_photos")
+            < names.index("profile.profile_photos")
+            < names.index("data.mix_training_data")
+        )
+        # each stage is one namespace and one tag (kedro-viz draws it as a box; --tags selects it)
+        for name, pipe in pipelines.items():
+            if name != "__default__":
+                assert {(n.namespace, frozenset(n.tags)) for n in pipe.nodes} == {(name, frozenset({name}))}

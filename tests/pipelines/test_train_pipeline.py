@@ -19,7 +19,10 @@ def test_train_pipeline_saves_a_reloadable_teacher_and_logs_epochs(kedro_project
     assert (kedro_project / "data" / "08_reporting" / "teacher_error_vs_angle.png").stat().st_size > 10_000
 
     client = mlflow.MlflowClient()
-    run = max(mlflow.search_runs(experiment_names=["headpose"], output_format="list"), key=lambda r: r.info.start_time)
+    run = max(
+        mlflow.search_runs(experiment_names=["headpose"], output_format="list"),
+        key=lambda r: r.info.start_time,
+    )
     history = client.get_metric_history(run.info.run_id, "teacher.train.val_mae")
     assert [m.step for m in history] == [1, 2]
     assert run.data.metrics["teacher.synthetic.mae"] == report["metrics"]["synthetic"]["mae"]

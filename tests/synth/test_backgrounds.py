@@ -1,7 +1,13 @@
 import numpy as np
 
-from headpose.synth.backgrounds import (BACKGROUND_KEYS, BANK_SIZE, background_bank, background_tile_side,
-                                        compose_background, sample_backgrounds)
+from headpose.synth.backgrounds import (
+    BACKGROUND_KEYS,
+    BANK_SIZE,
+    background_bank,
+    background_tile_side,
+    compose_background,
+    sample_backgrounds,
+)
 
 
 def test_the_bank_is_fixed_per_seed_and_holds_colours_in_range():

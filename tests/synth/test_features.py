@@ -12,7 +12,7 @@ def test_feature_texture_marks_eyes_and_lips_and_leaves_skin_blank():
     eye_centre = uv[[159, 145]].mean(0)
     iris = texture[int(eye_centre[1] * 256), int(eye_centre[0] * 256)]
     assert iris[FEATURES.index("iris")] + iris[FEATURES.index("dark")] > 0.9
-    assert at(17)[FEATURES.index("lips")] > 0.5      # lower lip centre
+    assert at(17)[FEATURES.index("lips")] > 0.5  # lower lip centre
     assert at(4).sum() == 0 and texture[0, 0].sum() == 0  # nose tip, and the texel non-face vertices use
     model = head_model()
     textured = feature_triangles(256)

@@ -34,8 +34,14 @@ def test_labels_and_arrays_have_the_documented_form(faces):
     assert list(faces.labels.columns) == ["yaw", "pitch", "roll", "source", "subject", "index"]
     assert (faces.labels["source"] == "synthetic").all() and faces.labels["index"].tolist() == list(range(n))
     assert faces.labels["subject"].str.fullmatch(r"synth3-[0-5]").all()
-    shapes = {"rotation": (3, 3), "landmarks": (68, 2), "shape_params": (10,), "expression_params": (6,),
-              "camera_matrix": (3, 3), "translation": (3,)}
+    shapes = {
+        "rotation": (3, 3),
+        "landmarks": (68, 2),
+        "shape_params": (10,),
+        "expression_params": (6,),
+        "camera_matrix": (3, 3),
+        "translation": (3,),
+    }
     assert set(faces.arrays) == set(shapes)
     for name, shape in shapes.items():
         assert faces.arrays[name].shape == (n, *shape) and faces.arrays[name].dtype == np.float32, name
@@ -81,8 +87,14 @@ def test_camera_matrix_and_translation_project_the_head_onto_the_landmarks(faces
 
 def _single_pose(yaw=0.0, pitch=0.0):
     """Landmarks of one head at a fixed pose; everything else (same seed) is the same."""
-    return _faces(num_images=1, yaw_range=(yaw, yaw), pitch_range=(pitch, pitch), roll_range=(0.0, 0.0),
-                  off_axis_max=0.0, crop_shift=0.0).arrays["landmarks"][0]
+    return _faces(
+        num_images=1,
+        yaw_range=(yaw, yaw),
+        pitch_range=(pitch, pitch),
+        roll_range=(0.0, 0.0),
+        off_axis_max=0.0,
+        crop_shift=0.0,
+    ).arrays["landmarks"][0]
 
 
 def test_positive_yaw_turns_the_nose_to_image_left_and_positive_pitch_up():
@@ -99,8 +111,9 @@ def test_landmarks_lie_on_the_rendered_head(monkeypatch):
         out[depth == 0] = (0, 255, 0)
 
     monkeypatch.setattr(gen, "compose_background", green_background)
-    near_frontal = _faces(yaw_range=(-20.0, 20.0), pitch_range=(-20.0, 20.0), roll_range=(-20.0, 20.0),
-                          large_angle_fraction=0.0)
+    near_frontal = _faces(
+        yaw_range=(-20.0, 20.0), pitch_range=(-20.0, 20.0), roll_range=(-20.0, 20.0), large_angle_fraction=0.0
+    )
     for image, landmarks in zip(near_frontal.images, near_frontal.arrays["landmarks"]):
         head = np.any(image != (0, 255, 0), axis=-1)
         assert 0.3 < head.mean() < 0.98  # a head, not a blank or a close-up
@@ -115,8 +128,14 @@ def test_landmarks_lie_inside_the_crop():
     # Even at extreme poses: the crop is the landmarks' box with a margin of at least 15% per side
     # and a centre jitter of at most 5% of its side, so the landmarks keep >= 6% of the side from every edge.
     size = 64
-    wide = _tiny(num_images=300, image_size=size, yaw_range=(-99.0, 99.0), pitch_range=(-BOX, BOX),
-                 roll_range=(-BOX, BOX), large_angle_fraction=1.0)
+    wide = _tiny(
+        num_images=300,
+        image_size=size,
+        yaw_range=(-99.0, 99.0),
+        pitch_range=(-BOX, BOX),
+        roll_range=(-BOX, BOX),
+        large_angle_fraction=1.0,
+    )
     landmarks = wide.arrays["landmarks"]
     assert landmarks.min() > 0.06 * size - 0.5 and landmarks.max() < 0.94 * size - 0.5
     centre = (landmarks.min(1) + landmarks.max(1)) / 2
@@ -142,8 +161,12 @@ def test_same_seed_gives_identical_output_with_one_or_two_workers():
 
 def test_angles_fill_their_configured_ranges_and_never_leave_them():
     ranges = {"yaw": (-10.0, 60.0), "pitch": (-20.0, 5.0), "roll": (30.0, 40.0)}
-    narrow = _tiny(yaw_range=ranges["yaw"], pitch_range=ranges["pitch"], roll_range=ranges["roll"],
-                   large_angle_fraction=0.5)
+    narrow = _tiny(
+        yaw_range=ranges["yaw"],
+        pitch_range=ranges["pitch"],
+        roll_range=ranges["roll"],
+        large_angle_fraction=0.5,
+    )
     for column, (lo, hi) in ranges.items():
         values = narrow.labels[column]
         assert values.between(lo, hi).all(), column
@@ -154,8 +177,13 @@ def test_angles_fill_their_configured_ranges_and_never_leave_them():
 def test_large_angle_fraction_of_images_turn_past_the_threshold(fraction):
     # A uniform draw from the +-90 box keeps all three angles inside +-60 with probability (60/90)^3;
     # the large-angle images never do: one of their angles lies beyond +-60.
-    wide = _tiny(yaw_range=(-BOX, BOX), pitch_range=(-BOX, BOX), roll_range=(-BOX, BOX),
-                 large_angle_fraction=fraction, large_angle_threshold=60.0)
+    wide = _tiny(
+        yaw_range=(-BOX, BOX),
+        pitch_range=(-BOX, BOX),
+        roll_range=(-BOX, BOX),
+        large_angle_fraction=fraction,
+        large_angle_threshold=60.0,
+    )
     inside = (np.abs(wide.angles) < 60).all(1).mean()
     assert inside == pytest.approx((1 - fraction) * (60 / BOX) ** 3, abs=0.05)
     assert (np.abs(wide.angles) <= BOX).all()

@@ -43,8 +43,11 @@ def test_vertices_are_linear_in_the_parameters_and_batch(model):
     shape, expr = rng.normal(size=(4, 10)), rng.normal(size=(4, 6))
     batch = model.vertices(shape, expr)
     assert batch.shape == (4, model.num_vertices, 3) and batch.dtype == np.float32
-    expected = model.mean + np.einsum("s,svc->vc", shape[2], model.shape_basis) + np.einsum(
-        "e,evc->vc", expr[2], model.expression_basis)
+    expected = (
+        model.mean
+        + np.einsum("s,svc->vc", shape[2], model.shape_basis)
+        + np.einsum("e,evc->vc", expr[2], model.expression_basis)
+    )
     np.testing.assert_allclose(batch[2], expected, atol=1e-4)
     np.testing.assert_allclose(model.landmarks_68(shape, expr), batch[:, MESH_INDEX_68], atol=1e-4)
 
@@ -63,7 +66,10 @@ def test_hair_grows_on_the_crown_and_never_over_eyes_nose_or_mouth(model):
     assert model.hair[crown] > 0.5
     lm = model.landmarks_68()
     # Below the brows and between the eyes' outer corners.
-    inner_face = ((model.part == hm.FACE) & (model.mean[:, 1] < lm[17:27, 1].min())
-                  & (np.abs(model.mean[:, 0]) < lm[45, 0]))
+    inner_face = (
+        (model.part == hm.FACE)
+        & (model.mean[:, 1] < lm[17:27, 1].min())
+        & (np.abs(model.mean[:, 0]) < lm[45, 0])
+    )
     assert model.hair[inner_face].max() < -0.1  # the lowest sampled hairline is -0.1
     assert (model.hair[(model.part == hm.EAR) | (model.part == hm.NECK)] < -1).all()

@@ -1,5 +1,3 @@
-import numpy as np
-
 from headpose.synth.landmarks import MESH_INDEX_68, canonical_mesh, face_outline
 
 

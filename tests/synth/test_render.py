@@ -8,10 +8,21 @@ CENTRE = (SIZE - 1) / 2
 BALD = Hair((0.0, 0.0, 0.0))
 # A triangle at depth 10, counter-clockwise seen from the camera (x right, y up, z toward it).
 FRONT = [[-3.0, -3.0, -10.0], [3.0, -3.0, -10.0], [0.0, 3.0, -10.0]]
+SOFT_LIGHT = Light((0, 0, 1), intensity=0.5, ambient=0.3)
 
 
-def _render(vertices, triangles=((0, 1, 2),), albedo=0.8, light=Light((0, 0, 1), intensity=0.5, ambient=0.3),
-            background=None, hair_score=None, hair=BALD, textured=False, texture=None, palette=((0, 0, 0),)):
+def _render(
+    vertices,
+    triangles=((0, 1, 2),),
+    albedo=0.8,
+    light=SOFT_LIGHT,
+    background=None,
+    hair_score=None,
+    hair=BALD,
+    textured=False,
+    texture=None,
+    palette=((0, 0, 0),),
+):
     v = np.asarray(vertices, np.float32)
     t = np.asarray(triangles, np.int32)
     albedo = np.broadcast_to(np.asarray(albedo, np.float32), (len(v), 3))
@@ -19,8 +30,20 @@ def _render(vertices, triangles=((0, 1, 2),), albedo=0.8, light=Light((0, 0, 1),
     hair_score = np.zeros(len(v)) if hair_score is None else hair_score
     uvs = np.full((len(v), 2), 0.5, np.float32)
     texture = np.zeros((4, 4, 1), np.float32) if texture is None else texture
-    return render(background, v, t, albedo, hair_score, hair, uvs, np.full(len(t), textured), texture,
-                  np.asarray(palette, np.float32), (FOCAL, CENTRE, CENTRE), light)
+    return render(
+        background,
+        v,
+        t,
+        albedo,
+        hair_score,
+        hair,
+        uvs,
+        np.full(len(t), textured),
+        texture,
+        np.asarray(palette, np.float32),
+        (FOCAL, CENTRE, CENTRE),
+        light,
+    )
 
 
 def _byte(value: float) -> int:

@@ -14,8 +14,13 @@ def test_normal_pitch_and_roll_stay_in_range_and_concentrate_near_zero():
 
 
 def test_large_angles_are_drawn_beyond_the_threshold_inside_the_range():
-    config = SynthConfig(yaw_range=(-99.0, 99.0), pitch_range=(-30.0, 70.0), roll_range=(-20.0, 20.0),
-                         large_angle_fraction=1.0, large_angle_threshold=50.0)
+    config = SynthConfig(
+        yaw_range=(-99.0, 99.0),
+        pitch_range=(-30.0, 70.0),
+        roll_range=(-20.0, 20.0),
+        large_angle_fraction=1.0,
+        large_angle_threshold=50.0,
+    )
     ypr = sample_pose(config, np.random.default_rng(1), 3000)
     beyond = np.abs(ypr) >= 50
     # roll's range has no part beyond +-50, so the images that picked roll keep a uniform draw.

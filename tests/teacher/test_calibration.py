@@ -11,7 +11,9 @@ def test_fit_inverts_a_known_profile_compression():
     rng = np.random.default_rng(0)
     true = rng.uniform(-99, 99, 4000)
     raw = np.sign(true) * np.where(np.abs(true) < 45, np.abs(true), 45 + 0.6 * (np.abs(true) - 45))
-    calibration = fit_yaw_calibration(raw + rng.normal(0, 0.5, raw.shape), true, knots_deg=(0, 20, 45, 60, 75))
+    calibration = fit_yaw_calibration(
+        raw + rng.normal(0, 0.5, raw.shape), true, knots_deg=(0, 20, 45, 60, 75)
+    )
     ypr = np.column_stack([raw, np.full_like(raw, 7.0), np.full_like(raw, -3.0)])
     corrected = calibration.apply(ypr)
     assert np.abs(corrected[:, 0] - true).mean() < 1.0

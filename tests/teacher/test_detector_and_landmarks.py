@@ -7,8 +7,8 @@ import scipy.io
 from headpose.angles import euler_to_matrix, geodesic_deg
 from headpose.data.aflw2000 import read_rgb
 from headpose.data.crops import box_from_landmarks
-from headpose.synth.generate import generate
 from headpose.errors import ModelError
+from headpose.synth.generate import generate
 from headpose.teacher.blazeface import BlazeFaceDetector, anchors, letterbox, weighted_nms
 from headpose.teacher.landmarker import INPUT_SIZE, Roi
 from headpose.teacher.teacher import MediaPipeTeacher
@@ -23,7 +23,7 @@ def teacher() -> MediaPipeTeacher:
 def test_anchors_follow_the_short_range_ssd_layout():
     grid = anchors()
     assert grid.shape == (896, 2)
-    np.testing.assert_allclose(grid[:2], [[0.5 / 16, 0.5 / 16]] * 2)       # 16 x 16 grid, 2 per cell
+    np.testing.assert_allclose(grid[:2], [[0.5 / 16, 0.5 / 16]] * 2)  # 16 x 16 grid, 2 per cell
     np.testing.assert_allclose(grid[512:518], [[0.5 / 8, 0.5 / 8]] * 6)  # 8 x 8 grid, 6 per cell
 
 
@@ -58,11 +58,24 @@ def test_no_face_in_a_blank_image():
 
 def test_teacher_reads_the_pose_of_rendered_heads(teacher):
     """Renders have exact poses; moderate ones are read to within a few degrees."""
-    faces = generate({"num_images": 12, "image_size": 128, "seed": 3, "yaw_range": [-40, 40], "pitch_range": [-20, 20],
-                      "roll_range": [-15, 15], "large_angle_fraction": 0.0, "occlusion_probability": 0.0, "workers": 1})
+    faces = generate(
+        {
+            "num_images": 12,
+            "image_size": 128,
+            "seed": 3,
+            "yaw_range": [-40, 40],
+            "pitch_range": [-20, 20],
+            "roll_range": [-15, 15],
+            "large_angle_fraction": 0.0,
+            "occlusion_probability": 0.0,
+            "workers": 1,
+        }
+    )
     roi = Roi((64.0, 64.0), 128 * 1.6 / 1.5)
-    errors = [geodesic_deg(teacher.label_roi(image, roi).fit.rotation, euler_to_matrix(*ypr))
-              for image, ypr in zip(faces.images, faces.angles, strict=True)]
+    errors = [
+        geodesic_deg(teacher.label_roi(image, roi).fit.rotation, euler_to_matrix(*ypr))
+        for image, ypr in zip(faces.images, faces.angles, strict=True)
+    ]
     assert np.median(errors) < 12.0
 
 

@@ -7,7 +7,7 @@ from headpose.teacher.pose import fit_pose
 
 
 def image_landmarks(ypr, scale=4.0, centre=(120.0, 90.0), noise=0.0, seed=0) -> np.ndarray:
-    """The canonical mesh at pose ``ypr`` seen by a weak-perspective camera, as (x, y down, z depth) pixels."""
+    """The canonical mesh at pose ``ypr`` seen by a weak-perspective camera: (x, y down, z depth) pixels."""
     vertices = canonical_mesh()["vertices"].astype(np.float64)
     cam = scale * vertices @ euler_to_matrix(*ypr).T
     cam += np.random.default_rng(seed).normal(0, noise, cam.shape)

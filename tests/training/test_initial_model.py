@@ -34,7 +34,9 @@ def test_init_from_starts_from_the_checkpoint_weights_in_train_mode(checkpoint_p
 
 def test_init_from_another_architecture_is_a_config_error(checkpoint_path):
     with pytest.raises(ConfigError, match="the configured model is"):
-        initial_model({"name": "hopenet", "backbone": "mobilenet_relu", "width_mult": 0.5}, str(checkpoint_path))
+        initial_model(
+            {"name": "hopenet", "backbone": "mobilenet_relu", "width_mult": 0.5}, str(checkpoint_path)
+        )
 
 
 def test_init_from_a_missing_file_names_it(tmp_path):
@@ -51,7 +53,11 @@ def test_the_default_student_starts_from_the_shipped_model():
 
     repo = Path(__file__).resolve().parents[2]
     distill = yaml.safe_load((repo / "conf" / "base" / "parameters_distill.yml").read_text())["distill"]
-    config = DistillConfig.from_dict(distill).student_train_config("student", {"input_size": 64, "train_config": {}})
+    config = DistillConfig.from_dict(distill).student_train_config(
+        "student", {"input_size": 64, "train_config": {}}
+    )
     assert config.init_from == "pretrained" and config.lr == distill["student_train"]["student"]["lr"]
-    model = initial_model(config.model, config.init_from)  # the shipped checkpoint has the configured architecture
+    model = initial_model(
+        config.model, config.init_from
+    )  # the shipped checkpoint has the configured architecture
     assert sum(p.numel() for p in model.parameters()) > 0

@@ -15,11 +15,16 @@ from headpose.training.config import LossConfig, TrainConfig
 from headpose.training.distributed import train_distributed
 from headpose.training.loop import fit
 from headpose.training.objective import Objective
-
 from tests.conftest import make_faceset
 
-TINY = {"model": {"name": "hopenet", "backbone": "mobilenet_v3_small"}, "input_size": 32, "batch_size": 8,
-        "lr": 3e-3, "warmup_epochs": 0.0, "threads": 1}
+TINY = {
+    "model": {"name": "hopenet", "backbone": "mobilenet_v3_small"},
+    "input_size": 32,
+    "batch_size": 8,
+    "lr": 3e-3,
+    "warmup_epochs": 0.0,
+    "threads": 1,
+}
 
 
 def test_fit_lowers_the_training_loss_and_keeps_the_best_validation_weights():
@@ -55,12 +60,19 @@ def test_unknown_or_invalid_train_keys_are_named():
 
 def test_objective_follows_the_model_outputs():
     objective = Objective(LossConfig())
-    batch = {"angles": torch.tensor([[10.0, 0, 0], [60.0, 0, 0]]), "bins": torch.tensor([[36, 33, 33], [53, 33, 33]]),
-             "rotation": torch.eye(3).repeat(2, 1, 1)}
+    batch = {
+        "angles": torch.tensor([[10.0, 0, 0], [60.0, 0, 0]]),
+        "bins": torch.tensor([[36, 33, 33], [53, 33, 33]]),
+        "rotation": torch.eye(3).repeat(2, 1, 1),
+    }
     _, binned = objective({"logits": torch.zeros(2, 3, 66), "angles": torch.zeros(2, 3)}, batch)
     _, rotation = objective({"rotation": torch.eye(3).repeat(2, 1, 1), "angles": torch.zeros(2, 3)}, batch)
     _, direct = objective({"angles": torch.zeros(2, 3)}, batch)
-    assert set(binned) == {"loss", "binned"} and set(rotation) == {"loss", "geodesic"} and set(direct) == {"loss", "wing"}
+    assert (
+        set(binned) == {"loss", "binned"}
+        and set(rotation) == {"loss", "geodesic"}
+        and set(direct) == {"loss", "wing"}
+    )
     assert float(rotation["geodesic"]) == pytest.approx(0.0, abs=1e-3)
 
 
@@ -108,7 +120,9 @@ def test_weights_that_do_not_fit_the_architecture_name_the_file(tmp_path):
 
 def test_ddp_with_two_cpu_processes_trains():
     train, val = make_faceset(n=32, seed=3), make_faceset(n=8, seed=4)
-    config = TrainConfig.from_dict({**TINY, "epochs": 2, "distributed": {"nproc_per_node": 2, "backend": "gloo"}})
+    config = TrainConfig.from_dict(
+        {**TINY, "epochs": 2, "distributed": {"nproc_per_node": 2, "backend": "gloo"}}
+    )
     checkpoint, result = train_distributed(train, val, config)
     losses = [h["train_loss"] for h in result.history]
     assert len(losses) == 2 and losses[-1] < losses[0]
@@ -125,8 +139,9 @@ def test_the_time_budget_stops_training_inside_a_long_epoch():
 
 def test_the_step_budget_ends_training_where_the_cosine_schedule_ends():
     train, val = make_faceset(n=64, seed=5), make_faceset(n=8, seed=6)
-    config = TrainConfig.from_dict({**TINY, "epochs": 5, "batch_size": 4, "max_steps": 20,
-                                    "early_stopping_patience": 10})
+    config = TrainConfig.from_dict(
+        {**TINY, "epochs": 5, "batch_size": 4, "max_steps": 20, "early_stopping_patience": 10}
+    )
     result = fit(create_model(**config.model), train, val, config)
     assert len(result.history) == 2  # 16 steps per epoch: epoch 2 stops after its 4th step
     assert result.history[-1]["lr"] == pytest.approx(0.0, abs=1e-9)
@@ -160,8 +175,13 @@ def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrup
 
     state = tmp_path / "teacher.resume.pt"
     root = Path(__file__).resolve().parents[2]
-    killed = subprocess.run([sys.executable, "-c", _KILLED_RUN % (recipe,), str(state)], cwd=root,
-                            env={**os.environ, "PYTHONPATH": str(root)}, capture_output=True, text=True)
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_RUN % (recipe,), str(state)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert state.is_file() and not list(tmp_path.glob(".teacher.resume.pt.*"))  # whole or absent
 
@@ -169,7 +189,9 @@ def test_a_killed_training_resumes_from_its_last_epoch_and_ends_as_an_uninterrup
     resumed = fit(create_model(**config.model), train, val, resumed_config)
     assert resumed.steps == whole.steps and len(resumed.history) == len(whole.history) == 5
     # epochs 1-2 come from the killed process, 3-5 from the resumed one: the same as one run
-    assert [h["val_mae"] for h in resumed.history] == pytest.approx([h["val_mae"] for h in whole.history], abs=1e-4)
+    assert [h["val_mae"] for h in resumed.history] == pytest.approx(
+        [h["val_mae"] for h in whole.history], abs=1e-4
+    )
     assert not state.exists()  # a finished run leaves no state behind
 
 

@@ -36,8 +36,12 @@ COMMAND_GROUPS = (predict, evaluate, models, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="headpose", description=__doc__, epilog=EPILOG,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="headpose",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for group in COMMAND_GROUPS:
         group.add_commands(sub)
@@ -61,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         render = getattr(args, "render", None)
         # machine output on stdout ("-") moves the human summary to stderr
         to_stdout = "-" in (getattr(args, "jsonl", None), getattr(args, "json_out", None))
-        print("\n".join(render(result)) if render else json.dumps(result, indent=None, sort_keys=True),
-              file=sys.stderr if to_stdout else sys.stdout)
+        print(
+            "\n".join(render(result)) if render else json.dumps(result, indent=None, sort_keys=True),
+            file=sys.stderr if to_stdout else sys.stdout,
+        )
         _write_json(result, getattr(args, "json_out", None))
     except HeadposeError as exc:
         message = " ".join(str(exc).split("\n"))

@@ -14,6 +14,7 @@ MAX_BATCH = 1024  # larger batches are a memory hazard, not a benchmark
 
 def integer(lo: int, hi: int | None = None) -> Callable[[str], int]:
     """argparse type: an integer in [lo, hi]; anything else is a usage error naming the range."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -23,11 +24,13 @@ def integer(lo: int, hi: int | None = None) -> Callable[[str], int]:
             bound = f"from {lo} to {hi}" if hi is not None else f">= {lo}"
             raise argparse.ArgumentTypeError(f"expected an integer {bound}, got {text!r}")
         return value
+
     return parse
 
 
 def number(lo: float, hi: float | None = None, open_lo: bool = False) -> Callable[[str], float]:
     """argparse type: a finite number in [lo, hi] (``open_lo``: above lo)."""
+
     def parse(text: str) -> float:
         try:
             value = float(text)
@@ -38,6 +41,7 @@ def number(lo: float, hi: float | None = None, open_lo: bool = False) -> Callabl
             bound = (f"above {lo}" if open_lo else f">= {lo}") + (f" and <= {hi}" if hi is not None else "")
             raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}")
         return value
+
     return parse
 
 
@@ -47,8 +51,10 @@ POSITIVE = integer(1)
 def not_teacher(ref: str, command: str) -> str:
     """``ref``, unless it names the MediaPipe teacher, which ``command`` cannot run."""
     if ref == TEACHER:
-        raise ConfigError(f"--model {TEACHER} is the MediaPipe teacher; {command} needs a headpose model "
-                          "(use `headpose label` or `headpose evaluate --model mediapipe`)")
+        raise ConfigError(
+            f"--model {TEACHER} is the MediaPipe teacher; {command} needs a headpose model "
+            "(use `headpose label` or `headpose evaluate --model mediapipe`)"
+        )
     return ref
 
 
@@ -57,11 +63,17 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
-        if action.default not in (None, False, argparse.SUPPRESS) and action.option_strings and "default" not in text:
+        if (
+            action.default not in (None, False, argparse.SUPPRESS)
+            and action.option_strings
+            and "default" not in text
+        ):
             text += " (default: %(default)s)"
         return text
 
 
-def add_command(sub: argparse._SubParsersAction, name: str, help: str, epilog: str) -> argparse.ArgumentParser:
+def add_command(
+    sub: argparse._SubParsersAction, name: str, help: str, epilog: str
+) -> argparse.ArgumentParser:
     """A subcommand whose ``--help`` shows ``help``, its options and the examples in ``epilog``."""
     return sub.add_parser(name, help=help, description=help, epilog=epilog, formatter_class=Formatter)

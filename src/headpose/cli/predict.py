@@ -36,17 +36,36 @@ def cmd_predict(args: argparse.Namespace) -> dict:
     from headpose.inference.smoothing import SmoothingConfig
 
     knobs = {"min_cutoff": args.min_cutoff, "beta": args.beta}
-    smoothing = SmoothingConfig(**{k: v for k, v in knobs.items() if v is not None},
-                                smooth_boxes=args.smooth_boxes)
+    smoothing = SmoothingConfig(
+        **{k: v for k, v in knobs.items() if v is not None}, smooth_boxes=args.smooth_boxes
+    )
     config = PredictConfig(
-        detector=args.detector, boxes=args.boxes, margin=args.margin, box_scale=args.box_scale,
-        box_shift=tuple(args.box_shift) if args.box_shift else None, smooth=not args.no_smooth,
-        smoothing=smoothing, max_pixels=args.max_pixels, on_large=args.on_large, batch_size=args.batch_size,
-        max_frames=args.max_frames, threads=args.threads, device=args.device, fourcc=args.fourcc,
+        detector=args.detector,
+        boxes=args.boxes,
+        margin=args.margin,
+        box_scale=args.box_scale,
+        box_shift=tuple(args.box_shift) if args.box_shift else None,
+        smooth=not args.no_smooth,
+        smoothing=smoothing,
+        max_pixels=args.max_pixels,
+        on_large=args.on_large,
+        batch_size=args.batch_size,
+        max_frames=args.max_frames,
+        threads=args.threads,
+        device=args.device,
+        fourcc=args.fourcc,
         detect_workers=args.detect_workers,
     )
-    return predict(args.input, not_teacher(args.model, "predict"), out_dir=args.out, jsonl=args.jsonl,
-                   camera=args.camera, config=config, progress=not args.quiet, failures=args.failures)
+    return predict(
+        args.input,
+        not_teacher(args.model, "predict"),
+        out_dir=args.out,
+        jsonl=args.jsonl,
+        camera=args.camera,
+        config=config,
+        progress=not args.quiet,
+        failures=args.failures,
+    )
 
 
 def render_predict(summary: dict) -> list[str]:
@@ -58,9 +77,17 @@ def render_predict(summary: dict) -> list[str]:
 def cmd_label(args: argparse.Namespace) -> dict:
     from headpose.inference.label import label_images
 
-    return label_images(args.input, args.jsonl, failures=args.failures, calibrated=not args.no_calibration,
-                        min_score=args.min_score, max_faces=args.max_faces, max_pixels=args.max_pixels,
-                        threads=args.threads, progress=not args.quiet)
+    return label_images(
+        args.input,
+        args.jsonl,
+        failures=args.failures,
+        calibrated=not args.no_calibration,
+        min_score=args.min_score,
+        max_faces=args.max_faces,
+        max_pixels=args.max_pixels,
+        threads=args.threads,
+        progress=not args.quiet,
+    )
 
 
 def render_label(summary: dict) -> list[str]:
@@ -70,31 +97,46 @@ def render_label(summary: dict) -> list[str]:
 
 
 def _add_predict(sub: argparse._SubParsersAction) -> None:
-    pr = add_command(sub, "predict", "head pose of every face in an image, a folder, a video or a camera",
-                     PREDICT_EXAMPLES)
+    pr = add_command(
+        sub, "predict", "head pose of every face in an image, a folder, a video or a camera", PREDICT_EXAMPLES
+    )
     pr.add_argument("input", nargs="?", help="image, folder of images, or video file (or use --camera)")
     pr.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP)
     pr.add_argument("--out", metavar="FOLDER", help="folder for annotated images / <video>_pose video")
     pr.add_argument("--json", dest="jsonl", metavar="FILE", help="JSON lines: one object per face per frame")
     pr.add_argument("--summary-json", dest="json_out", metavar="FILE", help="the run's summary as JSON")
     pr.add_argument("--failures", metavar="FILE", help="JSON lines of the inputs that failed")
-    pr.add_argument("--boxes", metavar="FILE",
-                    help='boxes, not a detector: JSON {"file or frame": [[x0, y0, x1, y1], ...]}')
+    pr.add_argument(
+        "--boxes",
+        metavar="FILE",
+        help='boxes, not a detector: JSON {"file or frame": [[x0, y0, x1, y1], ...]}',
+    )
     pr.add_argument("--camera", type=int, help="camera index (Ctrl-C ends the recording)")
-    pr.add_argument("--detector", default="blazeface", choices=["blazeface", "dlib", "whole"],
-                    help="blazeface: MediaPipe's detector, any pose; dlib: HOG, near-frontal faces; "
-                         "whole: each image is one face crop")
+    pr.add_argument(
+        "--detector",
+        default="blazeface",
+        choices=["blazeface", "dlib", "whole"],
+        help="blazeface: MediaPipe's detector, any pose; dlib: HOG, near-frontal faces; "
+        "whole: each image is one face crop",
+    )
     pr.add_argument("--margin", type=float, help="crop margin per side (default: the detector's mapping)")
     pr.add_argument("--box-scale", type=float, help="landmark-box side / detector-box side")
-    pr.add_argument("--box-shift", type=float, nargs=2, metavar=("DX", "DY"),
-                    help="landmark-box centre minus detector-box centre, in detector-box sides")
+    pr.add_argument(
+        "--box-shift",
+        type=float,
+        nargs=2,
+        metavar=("DX", "DY"),
+        help="landmark-box centre minus detector-box centre, in detector-box sides",
+    )
     pr.add_argument("--no-smooth", action="store_true", help="video: report raw per-frame angles")
     pr.add_argument("--min-cutoff", type=float, help="One-Euro cut-off at rest (Hz; default 0.5)")
     pr.add_argument("--beta", type=float, help="One-Euro speed gain (per degree/s; default 0.02)")
     pr.add_argument("--smooth-boxes", action="store_true", help="also smooth the reported boxes")
     pr.add_argument("--max-pixels", type=POSITIVE, default=40_000_000)
     pr.add_argument("--on-large", default="downscale", choices=["downscale", "refuse"])
-    pr.add_argument("--batch-size", type=integer(1, MAX_BATCH), default=32, help="faces per model call at most")
+    pr.add_argument(
+        "--batch-size", type=integer(1, MAX_BATCH), default=32, help="faces per model call at most"
+    )
     pr.add_argument("--max-frames", type=POSITIVE, help="stop a video or camera after this many frames")
     pr.add_argument("--threads", type=POSITIVE, default=1, help="ONNX Runtime / torch threads")
     pr.add_argument("--detect-workers", type=POSITIVE, default=2, help="frames detected in parallel")
@@ -105,13 +147,23 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_label(sub: argparse._SubParsersAction) -> None:
-    lb = add_command(sub, "label", "pseudo-label photos with the MediaPipe teacher (BlazeFace + landmarks + pose)",
-                     LABEL_EXAMPLES)
+    lb = add_command(
+        sub,
+        "label",
+        "pseudo-label photos with the MediaPipe teacher (BlazeFace + landmarks + pose)",
+        LABEL_EXAMPLES,
+    )
     lb.add_argument("input", help="image or folder of images (searched recursively)")
-    lb.add_argument("--json", dest="jsonl", metavar="FILE", required=True, help="JSON lines: one object per face")
+    lb.add_argument(
+        "--json", dest="jsonl", metavar="FILE", required=True, help="JSON lines: one object per face"
+    )
     lb.add_argument("--summary-json", dest="json_out", metavar="FILE", help="the run's summary as JSON")
-    lb.add_argument("--failures", metavar="FILE", help="JSON lines of the images without a face or unreadable")
-    lb.add_argument("--max-faces", type=POSITIVE, help="label at most this many faces per image (highest score first)")
+    lb.add_argument(
+        "--failures", metavar="FILE", help="JSON lines of the images without a face or unreadable"
+    )
+    lb.add_argument(
+        "--max-faces", type=POSITIVE, help="label at most this many faces per image (highest score first)"
+    )
     lb.add_argument("--min-score", type=number(0, 1), default=0.5, help="BlazeFace score threshold")
     lb.add_argument("--no-calibration", action="store_true", help="report the teacher's uncorrected yaw")
     lb.add_argument("--max-pixels", type=POSITIVE, default=40_000_000, help="larger images are downscaled")

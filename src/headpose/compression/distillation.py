@@ -61,8 +61,9 @@ class DistillConfig(Config, section="distill"):
             raise self.problem("temperature", f"must be > 0, got {self.temperature}")
         if self.scratch_baseline not in self.students:
             known = sorted(self.students)
-            raise self.problem("scratch_baseline",
-                               f"{self.scratch_baseline!r} is not a key of distill.students ({known})")
+            raise self.problem(
+                "scratch_baseline", f"{self.scratch_baseline!r} is not a key of distill.students ({known})"
+            )
 
     def ratio_for(self, key: str) -> float:
         """The KL weight of student ``key``: its own, else ``ratio``."""
@@ -79,8 +80,13 @@ class DistillConfig(Config, section="distill"):
         input_size = self.input_size or int(teacher_meta["input_size"])
         # init_from: the student's own start, never the teacher's
         overrides = (self.train, self.student_train.get(key))
-        return inherit_recipe(teacher_meta, *overrides, model=dict(self.students[key]), input_size=input_size,
-                              init_from=self.init_from.get(key))
+        return inherit_recipe(
+            teacher_meta,
+            *overrides,
+            model=dict(self.students[key]),
+            input_size=input_size,
+            init_from=self.init_from.get(key),
+        )
 
 
 class DistillationObjective:
@@ -146,30 +152,55 @@ def set_bn_momentum(model: nn.Module, momentum: float | None) -> nn.Module:
     return model
 
 
-def distill_student(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet,
-                    real_test: FaceSet | None, config: DistillConfig,
-                    key: str) -> tuple[Checkpoint, dict[str, list[dict[str, float]]]]:
+def distill_student(
+    teacher: Checkpoint,
+    train: FaceSet,
+    val: FaceSet,
+    test: FaceSet,
+    real_test: FaceSet | None,
+    config: DistillConfig,
+    key: str,
+) -> tuple[Checkpoint, dict[str, list[dict[str, float]]]]:
     """Student ``key`` trained from ``teacher`` (the one ``config.teacher`` names) and its training
     history; GateError if its test MAE (or real MAE, when a real set is given) falls too far behind."""
     train_config = config.student_train_config(key, teacher.meta)
     ratio = config.ratio_for(key)
-    objective = DistillationObjective(teacher.model, train_config.loss, ratio, config.temperature,
-                                      config.expectation_weight)
+    objective = DistillationObjective(
+        teacher.model, train_config.loss, ratio, config.temperature, config.expectation_weight
+    )
     student = set_bn_momentum(initial_model(train_config.model, train_config.init_from), config.bn_momentum)
     result = fit(student, train, val, train_config, objective=objective)
     rows = {}
-    for name, model, size in (("student", result.model, train_config.input_size),
-                              ("teacher", teacher.model, teacher.input_size)):
+    for name, model, size in (
+        ("student", result.model, train_config.input_size),
+        ("teacher", teacher.model, teacher.input_size),
+    ):
         predict = torch_predictor(model)
-        rows[name] = {"mae": faceset_mae(predict, test, size),
-                      "mae_real": faceset_mae(predict, real_test, size)}
+        rows[name] = {
+            "mae": faceset_mae(predict, test, size),
+            "mae_real": faceset_mae(predict, real_test, size),
+        }
     gates = check_drops(f"distill.{key}", rows["teacher"], rows["student"], config.max_drop_deg)
-    log.info("student %s distilled from %s: test MAE %.3f (teacher %.3f), real MAE %s (teacher %s)", key,
-             config.teacher, rows["student"]["mae"], rows["teacher"]["mae"], rows["student"]["mae_real"],
-             rows["teacher"]["mae_real"])
+    log.info(
+        "student %s distilled from %s: test MAE %.3f (teacher %.3f), real MAE %s (teacher %s)",
+        key,
+        config.teacher,
+        rows["student"]["mae"],
+        rows["teacher"]["mae"],
+        rows["student"]["mae_real"],
+        rows["teacher"]["mae_real"],
+    )
     checkpoint = result.checkpoint(
-        train_config, parent=config.teacher, training_data=train.describe_sources(),
-        distill={"ratio": ratio, "temperature": config.temperature,
-                 "expectation_weight": config.expectation_weight},
-        test_mae=rows["student"]["mae"], real_mae=rows["student"]["mae_real"], gates=gates)
+        train_config,
+        parent=config.teacher,
+        training_data=train.describe_sources(),
+        distill={
+            "ratio": ratio,
+            "temperature": config.temperature,
+            "expectation_weight": config.expectation_weight,
+        },
+        test_mae=rows["student"]["mae"],
+        real_mae=rows["student"]["mae_real"],
+        gates=gates,
+    )
     return checkpoint, result.metrics_history()

@@ -51,8 +51,12 @@ def check_drop(
 GATED_SETS = {"mae": "test", "mae_real": "real"}
 
 
-def check_drops(step: str, parent: Mapping[str, Any], child: Mapping[str, Any], max_drop_deg: float) -> list[dict[str, Any]]:
-    """:func:`check_drop` on every set in :data:`GATED_SETS` that both rows measured (``None`` = not measured)."""
-    return [check_drop(step, parent[key], child[key], max_drop_deg, dataset)
-            for key, dataset in GATED_SETS.items()
-            if parent.get(key) is not None and child.get(key) is not None]
+def check_drops(
+    step: str, parent: Mapping[str, Any], child: Mapping[str, Any], max_drop_deg: float
+) -> list[dict[str, Any]]:
+    """:func:`check_drop` on every set in :data:`GATED_SETS` that both rows measured (``None``: not)."""
+    return [
+        check_drop(step, parent[key], child[key], max_drop_deg, dataset)
+        for key, dataset in GATED_SETS.items()
+        if parent.get(key) is not None and child.get(key) is not None
+    ]

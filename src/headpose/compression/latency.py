@@ -51,8 +51,9 @@ def torch_latency(model: nn.Module, input_size: int, latency: LatencyConfig) -> 
         model.train(was_training)
 
 
-def onnx_latencies(paths: dict[str, Path], input_size: int,
-                   latency: InterleavedLatencyConfig) -> dict[str, dict[str, float]]:
+def onnx_latencies(
+    paths: dict[str, Path], input_size: int, latency: InterleavedLatencyConfig
+) -> dict[str, dict[str, float]]:
     """ONNX Runtime CPU latency of each model with ``latency.threads`` intra-op threads, measured in
     interleaved rounds."""
     sessions = {name: onnx_session(path, latency.threads) for name, path in paths.items()}

@@ -55,9 +55,13 @@ class PruneConfig(Config, section="prune"):
 
     def check(self) -> None:
         if (self.target_macs_ratio is None) == (self.pruning_ratio is None):
-            raise self.problem("target_macs_ratio", (
-                "set exactly one of target_macs_ratio and pruning_ratio (the other null); "
-                f"got target_macs_ratio={self.target_macs_ratio}, pruning_ratio={self.pruning_ratio}"))
+            raise self.problem(
+                "target_macs_ratio",
+                (
+                    "set exactly one of target_macs_ratio and pruning_ratio (the other null); "
+                    f"got target_macs_ratio={self.target_macs_ratio}, pruning_ratio={self.pruning_ratio}"
+                ),
+            )
         for key in ("target_macs_ratio", "pruning_ratio"):
             if getattr(self, key) in (0.0, 1.0):
                 raise self.problem(key, f"must lie strictly between 0 and 1, got {getattr(self, key)}")
@@ -216,8 +220,14 @@ def prune_and_finetune(
     return PruneResult(model, steps)
 
 
-def prune_checkpoint(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: FaceSet,
-                     real_test: FaceSet | None, config: PruneConfig) -> tuple[Checkpoint, dict[str, Any]]:
+def prune_checkpoint(
+    teacher: Checkpoint,
+    train: FaceSet,
+    val: FaceSet,
+    test: FaceSet,
+    real_test: FaceSet | None,
+    config: PruneConfig,
+) -> tuple[Checkpoint, dict[str, Any]]:
     """A pruned, fine-tuned copy of ``teacher`` (its recipe, ``config.finetune`` on top) and a report:
     both models profiled on the same sets, the gates, the per-step record. GateError if the test MAE
     (or the real MAE, when a real set is given) drops more than ``config.max_drop_deg``."""
@@ -227,17 +237,41 @@ def prune_checkpoint(teacher: Checkpoint, train: FaceSet, val: FaceSet, test: Fa
     result = prune_and_finetune(copy.deepcopy(teacher.model), train, val, size, config, finetune)
     after = profile_model(result.model, size, test, config.latency, real_test)
     gates = check_drops("prune", before, after, config.max_drop_deg)
-    summary = {"macs_ratio": after["macs"] / before["macs"],
-               "params_ratio": after["params"] / before["params"],
-               "torch_speedup": before["torch_latency_median_ms"] / after["torch_latency_median_ms"],
-               "mae_drop_deg": gates[0]["drop_deg"]}
-    log.info("pruned: MACs %.0f -> %.0f, torch latency %.3f -> %.3f ms (%.2fx), test MAE %.3f -> %.3f",
-             before["macs"], after["macs"], before["torch_latency_median_ms"],
-             after["torch_latency_median_ms"], summary["torch_speedup"], before["mae"], after["mae"])
-    checkpoint = Checkpoint(result.model, {
-        "input_size": size, "train_config": finetune.to_dict(), "parent": "teacher", "prune": asdict(config),
-        "params": after["params"], "macs": after["macs"], "test_mae": after["mae"],
-        "real_mae": after["mae_real"]})
-    report = {"teacher": before, "pruned": after, **summary, "gates": gates, "steps": result.steps,
-              "config": asdict(config)}
+    summary = {
+        "macs_ratio": after["macs"] / before["macs"],
+        "params_ratio": after["params"] / before["params"],
+        "torch_speedup": before["torch_latency_median_ms"] / after["torch_latency_median_ms"],
+        "mae_drop_deg": gates[0]["drop_deg"],
+    }
+    log.info(
+        "pruned: MACs %.0f -> %.0f, torch latency %.3f -> %.3f ms (%.2fx), test MAE %.3f -> %.3f",
+        before["macs"],
+        after["macs"],
+        before["torch_latency_median_ms"],
+        after["torch_latency_median_ms"],
+        summary["torch_speedup"],
+        before["mae"],
+        after["mae"],
+    )
+    checkpoint = Checkpoint(
+        result.model,
+        {
+            "input_size": size,
+            "train_config": finetune.to_dict(),
+            "parent": "teacher",
+            "prune": asdict(config),
+            "params": after["params"],
+            "macs": after["macs"],
+            "test_mae": after["mae"],
+            "real_mae": after["mae_real"],
+        },
+    )
+    report = {
+        "teacher": before,
+        "pruned": after,
+        **summary,
+        "gates": gates,
+        "steps": result.steps,
+        "config": asdict(config),
+    }
     return checkpoint, report

@@ -69,10 +69,12 @@ class PTQConfig(Config, section="quantize.ptq"):
     calibration_batch_size: int = knob(32, lo=1)
     sensitivity_groups: int = knob(6, lo=1)  # backbone units for the sensitivity scan
     validation_images: int | None = knob(600, lo=1)  # validation subset for sensitivity and the budget loop
-    variants: dict[str, Variant] = knob({
-        "cpu": Variant("uint8", "int8", False, True, True, "onnxruntime-cpu"),  # U8S8
-        "trt": Variant("int8", "int8", True, False, True, "tensorrt"),  # S8S8
-    })
+    variants: dict[str, Variant] = knob(
+        {
+            "cpu": Variant("uint8", "int8", False, True, True, "onnxruntime-cpu"),  # U8S8
+            "trt": Variant("int8", "int8", True, False, True, "tensorrt"),  # S8S8
+        }
+    )
 
 
 class FaceSetCalibrationReader(CalibrationDataReader):
@@ -263,13 +265,21 @@ def count_qdq(model: onnx.ModelProto) -> dict[str, int]:
     return {"QuantizeLinear": ops.count("QuantizeLinear"), "DequantizeLinear": ops.count("DequantizeLinear")}
 
 
-def ptq_variants(fp32: onnx.ModelProto, calibration: FaceSet, val: FaceSet, input_size: int,
-                 config: PTQConfig, names: tuple[str, ...]) -> tuple[list[onnx.ModelProto], dict[str, Any]]:
+def ptq_variants(
+    fp32: onnx.ModelProto,
+    calibration: FaceSet,
+    val: FaceSet,
+    input_size: int,
+    config: PTQConfig,
+    names: tuple[str, ...],
+) -> tuple[list[onnx.ModelProto], dict[str, Any]]:
     """:func:`ptq_within_budget` for each variant in ``names`` (all of ``config.variants``, no more, no
     less): the models in that order and the reports by variant, each with its Q/DQ counts."""
     if set(names) != set(config.variants):
-        raise ConfigError(f"quantize.ptq.variants: the pipeline writes one INT8 model for each of "
-                          f"{list(names)}; configured are {sorted(config.variants)}")
+        raise ConfigError(
+            f"quantize.ptq.variants: the pipeline writes one INT8 model for each of "
+            f"{list(names)}; configured are {sorted(config.variants)}"
+        )
     models, report = [], {}
     for name in names:
         variant = config.variants[name]

@@ -57,8 +57,9 @@ class Candidate:
     model: onnx.ModelProto
 
 
-def _row(candidate: Candidate, path: Path, footprint: dict[str, Any], test: FaceSet,
-         real_test: FaceSet | None) -> dict[str, Any]:
+def _row(
+    candidate: Candidate, path: Path, footprint: dict[str, Any], test: FaceSet, real_test: FaceSet | None
+) -> dict[str, Any]:
     predict = onnx_predictor(path, threads=None).predict
     metrics = faceset_metrics(predict, test, footprint["input_size"])
     return {
@@ -72,13 +73,22 @@ def _row(candidate: Candidate, path: Path, footprint: dict[str, Any], test: Face
     }
 
 
-def measure_candidates(candidates: list[Candidate], checkpoints: dict[str, Checkpoint], test: FaceSet,
-                       real_test: FaceSet | None,
-                       latency: InterleavedLatencyConfig) -> dict[str, dict[str, Any]]:
+def measure_candidates(
+    candidates: list[Candidate],
+    checkpoints: dict[str, Checkpoint],
+    test: FaceSet,
+    real_test: FaceSet | None,
+    latency: InterleavedLatencyConfig,
+) -> dict[str, dict[str, Any]]:
     """One row per candidate: footprint, size, test (and real) accuracy, median and p99 latency."""
-    footprints = {s: {"input_size": checkpoints[s].input_size, "params": count_params(checkpoints[s].model),
-                      "macs": count_macs(checkpoints[s].model, checkpoints[s].input_size)}
-                  for s in dict.fromkeys(c.student for c in candidates)}
+    footprints = {
+        s: {
+            "input_size": checkpoints[s].input_size,
+            "params": count_params(checkpoints[s].model),
+            "macs": count_macs(checkpoints[s].model, checkpoints[s].input_size),
+        }
+        for s in dict.fromkeys(c.student for c in candidates)
+    }
     with tempfile.TemporaryDirectory(prefix="headpose-decide-") as tmp:
         paths = {c.name: save_onnx(c.model, Path(tmp) / f"{c.name}.onnx") for c in candidates}
         rows = {c.name: _row(c, paths[c.name], footprints[c.student], test, real_test) for c in candidates}
@@ -96,8 +106,11 @@ def gate_int8(rows: dict[str, dict[str, Any]], max_drop_deg: float) -> None:
     for name, row in rows.items():
         if row["parent"]:
             parent = rows[row["parent"]]
-            row["gates"] = [gate_record(f"quantize.{name}", parent[key], row[key], max_drop_deg, dataset)
-                            for key, dataset in GATED_SETS.items() if row[key] is not None]
+            row["gates"] = [
+                gate_record(f"quantize.{name}", parent[key], row[key], max_drop_deg, dataset)
+                for key, dataset in GATED_SETS.items()
+                if row[key] is not None
+            ]
 
 
 def decide(rows: dict[str, dict[str, Any]], config: QuantizeConfig) -> dict[str, Any]:
@@ -105,14 +118,16 @@ def decide(rows: dict[str, dict[str, Any]], config: QuantizeConfig) -> dict[str,
     one; GateError when ``require_int8`` is set and FP32 ships."""
     gate_int8(rows, config.max_drop_deg)
     metric = "mae_real" if all(r["mae_real"] is not None for r in rows.values()) else "mae"
-    decision = choose_shipping([{"name": n, **r} for n, r in rows.items()], config.max_drop_deg,
-                               config.min_speedup, metric)
+    decision = choose_shipping(
+        [{"name": n, **r} for n, r in rows.items()], config.max_drop_deg, config.min_speedup, metric
+    )
     decision["dataset"] = rows[decision["ships"]]["dataset"]
     log.info("ships: %s (%s)", decision["ships"], decision["reason"])
     if config.require_int8 and decision["precision"] != "int8":
         raise GateError(
             f"quantize: no INT8 model passes (max_drop_deg {config.max_drop_deg}, "
-            f"min_speedup {config.min_speedup}) and quantize.require_int8 is set: {decision['reason']}")
+            f"min_speedup {config.min_speedup}) and quantize.require_int8 is set: {decision['reason']}"
+        )
     return decision
 
 
@@ -120,15 +135,22 @@ def shipping_figure(rows: dict[str, dict[str, Any]], ships: str) -> Figure:
     return latency_vs_mae_figure(rows, "latency_ms", "mae", "ONNX Runtime CPU: FP32 vs INT8", highlight=ships)
 
 
-def shipping_metrics(rows: dict[str, dict[str, Any]],
-                     decision: dict[str, Any]) -> dict[str, dict[str, float]]:
+def shipping_metrics(
+    rows: dict[str, dict[str, Any]], decision: dict[str, Any]
+) -> dict[str, dict[str, float]]:
     """Every row's numbers (but its input size) and ``ships_int8``, as kedro-mlflow metrics."""
     figures = {n: {k: v for k, v in r.items() if k != "input_size"} for n, r in rows.items()}
     return as_mlflow_metrics({**figures, "ships_int8": float(decision["precision"] == "int8")})
 
 
-def _verdict(c: dict[str, Any], parent: dict[str, Any], reference: dict[str, Any], max_drop_deg: float,
-             min_speedup: float, metric: str) -> dict[str, Any]:
+def _verdict(
+    c: dict[str, Any],
+    parent: dict[str, Any],
+    reference: dict[str, Any],
+    max_drop_deg: float,
+    min_speedup: float,
+    metric: str,
+) -> dict[str, Any]:
     reasons = []
     comparisons = [(parent, "its FP32 parent")]
     if reference is not parent:
@@ -137,15 +159,23 @@ def _verdict(c: dict[str, Any], parent: dict[str, Any], reference: dict[str, Any
         drop = c[metric] - other[metric]
         speedup = other["latency_ms"] / c["latency_ms"]
         if not drop <= max_drop_deg:
-            reasons.append(f"MAE {c[metric]:.3f} is {drop:.3f} deg worse than {label} {other['name']} "
-                           f"({other[metric]:.3f}; budget {max_drop_deg})")
+            reasons.append(
+                f"MAE {c[metric]:.3f} is {drop:.3f} deg worse than {label} {other['name']} "
+                f"({other[metric]:.3f}; budget {max_drop_deg})"
+            )
         if not (speedup > 1.0 and speedup >= min_speedup):
-            reasons.append(f"{c['latency_ms']:.3f} ms is not faster than {label} {other['name']} "
-                           f"({other['latency_ms']:.3f} ms; speedup {speedup:.2f}x, "
-                           f"required > 1 and >= {min_speedup})")
-    return {**c, "eligible": not reasons, "reasons": reasons,
-            "speedup_vs_parent": parent["latency_ms"] / c["latency_ms"],
-            "drop_vs_parent_deg": c[metric] - parent[metric]}
+            reasons.append(
+                f"{c['latency_ms']:.3f} ms is not faster than {label} {other['name']} "
+                f"({other['latency_ms']:.3f} ms; speedup {speedup:.2f}x, "
+                f"required > 1 and >= {min_speedup})"
+            )
+    return {
+        **c,
+        "eligible": not reasons,
+        "reasons": reasons,
+        "speedup_vs_parent": parent["latency_ms"] / c["latency_ms"],
+        "drop_vs_parent_deg": c[metric] - parent[metric],
+    }
 
 
 def choose_shipping(
@@ -173,7 +203,8 @@ def choose_shipping(
         parent = by_name.get(c.get("parent"))
         if parent is None:
             raise ConfigError(
-                f"INT8 candidate {c['name']!r} names no known FP32 parent ({c.get('parent')!r})")
+                f"INT8 candidate {c['name']!r} names no known FP32 parent ({c.get('parent')!r})"
+            )
         verdicts.append(_verdict(c, parent, reference, max_drop_deg, min_speedup, metric))
     eligible = [v for v in verdicts if v["eligible"]]
     if eligible:
@@ -188,8 +219,15 @@ def choose_shipping(
         why = "; ".join(f"{v['name']}: {' and '.join(v['reasons'])}" for v in verdicts) or "no INT8 candidate"
         reason = f"INT8 does not pay, shipping FP32 {reference['name']}: {why}"
     return {
-        "ships": ship["name"], "precision": ship["precision"], "mae": ship["mae"],
-        "mae_real": ship.get("mae_real"), "latency_ms": ship["latency_ms"], "reason": reason,
-        "reference": reference["name"], "metric": metric, "max_drop_deg": max_drop_deg,
-        "min_speedup": min_speedup, "int8_verdicts": verdicts,
+        "ships": ship["name"],
+        "precision": ship["precision"],
+        "mae": ship["mae"],
+        "mae_real": ship.get("mae_real"),
+        "latency_ms": ship["latency_ms"],
+        "reason": reason,
+        "reference": reference["name"],
+        "metric": metric,
+        "max_drop_deg": max_drop_deg,
+        "min_speedup": min_speedup,
+        "int8_verdicts": verdicts,
     }

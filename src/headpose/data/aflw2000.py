@@ -74,12 +74,16 @@ class SampleReport:
         )
         if counts.get("bad_sample"):
             first = report[report.kind == "bad_sample"].iloc[0]
-            log.warning("%s (first: %s: %s); the skip report lists every one", summary, first.file, first.problem)
+            log.warning(
+                "%s (first: %s: %s); the skip report lists every one", summary, first.file, first.problem
+            )
         else:
             log.info(summary)
         if kept == 0:
-            raise DatasetError(f"{root}: no usable {dataset} sample ({summary}); first problems: "
-                               f"{report.head(3).to_dict('records')}")
+            raise DatasetError(
+                f"{root}: no usable {dataset} sample ({summary}); first problems: "
+                f"{report.head(3).to_dict('records')}"
+            )
         return report
 
 
@@ -133,25 +137,41 @@ def read_aflw2000(
     report = SampleReport(on_bad_sample)
     stems = _list_stems(root, recursive=layout == "300w_lp")
     images, landmarks, rows = [], [], []
-    for stem in tqdm(stems, desc=f"AFLW2000 {root.name}", unit="img",
-                     disable=not progress or len(stems) < PROGRESS_MIN_FILES):
+    for stem in tqdm(
+        stems,
+        desc=f"AFLW2000 {root.name}",
+        unit="img",
+        disable=not progress or len(stems) < PROGRESS_MIN_FILES,
+    ):
         jpg = root / f"{stem}.jpg"
         try:
             ypr, pts = _read_labels(root / f"{stem}.mat")
             if protocol == "aflw2000_standard" and not within_angle_limit(ypr):
-                raise OutsideProtocol(jpg, f"angles outside +-{ANGLE_LIMIT_DEG:g} deg (yaw, pitch, roll = "
-                                           f"{np.round(ypr, 1).tolist()}); excluded by protocol {protocol}")
+                raise OutsideProtocol(
+                    jpg,
+                    f"angles outside +-{ANGLE_LIMIT_DEG:g} deg (yaw, pitch, roll = "
+                    f"{np.round(ypr, 1).tolist()}); excluded by protocol {protocol}",
+                )
             crop, crop_pts = _crop(read_rgb(jpg), jpg, pts, crop_size, margin)
         except BadSample as exc:
             report.add(exc)
             continue
         images.append(crop)
         landmarks.append(crop_pts)
-        rows.append({"yaw": ypr[0], "pitch": ypr[1], "roll": ypr[2],
-                     "source": "aflw2000", "subject": _subject(stem, layout), "file": str(jpg)})
+        rows.append(
+            {
+                "yaw": ypr[0],
+                "pitch": ypr[1],
+                "roll": ypr[2],
+                "source": "aflw2000",
+                "subject": _subject(stem, layout),
+                "file": str(jpg),
+            }
+        )
     skipped = report.finish("AFLW2000", root, len(rows), len(stems))
-    faceset = FaceSet(np.stack(images), pd.DataFrame(rows),
-                      {"landmarks": np.stack(landmarks).astype(np.float32)})
+    faceset = FaceSet(
+        np.stack(images), pd.DataFrame(rows), {"landmarks": np.stack(landmarks).astype(np.float32)}
+    )
     return faceset, skipped
 
 
@@ -162,8 +182,9 @@ def _subject(stem: str, layout: str) -> str:
 def _list_stems(root: Path, recursive: bool = False) -> list[str]:
     """Every stem (relative to root) with a .jpg or a .mat, so an orphan of either kind is reported."""
     if not root.is_dir():
-        raise DatasetError(f"{root}: not a directory; point the AFLW2000 reader at the folder "
-                           "of .jpg + .mat files")
+        raise DatasetError(
+            f"{root}: not a directory; point the AFLW2000 reader at the folder of .jpg + .mat files"
+        )
     pattern = "**/*" if recursive else "*"
 
     def stems(suffix: str) -> set[str]:
@@ -172,8 +193,10 @@ def _list_stems(root: Path, recursive: bool = False) -> list[str]:
 
     jpgs = stems(".jpg")
     if not jpgs:
-        raise DatasetError(f"{root}: no *.jpg images; expected the AFLW2000-3D layout "
-                           "(imageNNNNN.jpg + imageNNNNN.mat in one folder)")
+        raise DatasetError(
+            f"{root}: no *.jpg images; expected the AFLW2000-3D layout "
+            "(imageNNNNN.jpg + imageNNNNN.mat in one folder)"
+        )
     return sorted(jpgs | stems(".mat"))
 
 

@@ -147,22 +147,54 @@ def _photometric_ops(c: AugmentConfig) -> list[A.BasicTransform]:
     """Label-preserving albumentations ops; those with zero probability or strength are left out."""
     half_to_max = (c.occlusion_max_size / 2, c.occlusion_max_size)
     candidates: list[tuple[float, float, Callable[[], A.BasicTransform]]] = [
-        (c.perspective_p, c.perspective_scale, lambda: A.Perspective(
-            scale=(0.0, c.perspective_scale), border_mode=_BORDERS[c.border_mode], p=c.perspective_p)),
-        (c.hsv_p, c.hsv_hue + c.hsv_saturation + c.hsv_value, lambda: A.HueSaturationValue(
-            c.hsv_hue, c.hsv_saturation, c.hsv_value, p=c.hsv_p)),
-        (c.brightness_contrast_p, c.brightness_max + c.contrast_max, lambda: A.RandomBrightnessContrast(
-            c.brightness_max, c.contrast_max, p=c.brightness_contrast_p)),
-        (c.gamma_p, c.gamma_max, lambda: A.RandomGamma(
-            gamma_limit=(100 * (1 - c.gamma_max), 100 * (1 + c.gamma_max)), p=c.gamma_p)),
-        (c.occlusion_p, c.occlusion_max_size, lambda: A.CoarseDropout(
-            num_holes_range=(1, c.occlusion_max_holes), hole_height_range=half_to_max,
-            hole_width_range=half_to_max, fill="random_uniform", p=c.occlusion_p)),
-        (c.blur_p, c.blur_max_sigma, lambda: A.GaussianBlur(
-            blur_limit=0, sigma_limit=(min(0.1, c.blur_max_sigma), c.blur_max_sigma), p=c.blur_p)),
+        (
+            c.perspective_p,
+            c.perspective_scale,
+            lambda: A.Perspective(
+                scale=(0.0, c.perspective_scale), border_mode=_BORDERS[c.border_mode], p=c.perspective_p
+            ),
+        ),
+        (
+            c.hsv_p,
+            c.hsv_hue + c.hsv_saturation + c.hsv_value,
+            lambda: A.HueSaturationValue(c.hsv_hue, c.hsv_saturation, c.hsv_value, p=c.hsv_p),
+        ),
+        (
+            c.brightness_contrast_p,
+            c.brightness_max + c.contrast_max,
+            lambda: A.RandomBrightnessContrast(c.brightness_max, c.contrast_max, p=c.brightness_contrast_p),
+        ),
+        (
+            c.gamma_p,
+            c.gamma_max,
+            lambda: A.RandomGamma(
+                gamma_limit=(100 * (1 - c.gamma_max), 100 * (1 + c.gamma_max)), p=c.gamma_p
+            ),
+        ),
+        (
+            c.occlusion_p,
+            c.occlusion_max_size,
+            lambda: A.CoarseDropout(
+                num_holes_range=(1, c.occlusion_max_holes),
+                hole_height_range=half_to_max,
+                hole_width_range=half_to_max,
+                fill="random_uniform",
+                p=c.occlusion_p,
+            ),
+        ),
+        (
+            c.blur_p,
+            c.blur_max_sigma,
+            lambda: A.GaussianBlur(
+                blur_limit=0, sigma_limit=(min(0.1, c.blur_max_sigma), c.blur_max_sigma), p=c.blur_p
+            ),
+        ),
         (c.noise_p, c.noise_max_std, lambda: A.GaussNoise(std_range=(0.0, c.noise_max_std), p=c.noise_p)),
-        (c.jpeg_p, 100 - c.jpeg_min_quality, lambda: A.ImageCompression(
-            quality_range=(c.jpeg_min_quality, 100), p=c.jpeg_p)),
+        (
+            c.jpeg_p,
+            100 - c.jpeg_min_quality,
+            lambda: A.ImageCompression(quality_range=(c.jpeg_min_quality, 100), p=c.jpeg_p),
+        ),
     ]
     return [make() for p, strength, make in candidates if p > 0 and strength > 0]
 

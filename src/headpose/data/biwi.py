@@ -82,15 +82,19 @@ def read_biwi(
     frames = _list_frames(root)
     cameras: dict[Path, Camera | BadSample] = {}
     images, rows = [], []
-    for seq, stem in tqdm(frames, desc=f"BIWI {root.name}", unit="img",
-                          disable=not progress or len(frames) < PROGRESS_MIN_FILES):
+    for seq, stem in tqdm(
+        frames, desc=f"BIWI {root.name}", unit="img", disable=not progress or len(frames) < PROGRESS_MIN_FILES
+    ):
         png = seq / f"{stem}_rgb.png"
         try:
             rotation, centre = _read_pose(seq / f"{stem}_pose.txt")
             ypr = biwi_rotation_to_ypr(rotation)
             if protocol == "biwi_standard" and not within_angle_limit(ypr):
-                raise OutsideProtocol(png, f"angles outside +-{ANGLE_LIMIT_DEG:g} deg (yaw, pitch, roll = "
-                                           f"{np.round(ypr, 1).tolist()}); excluded by protocol {protocol}")
+                raise OutsideProtocol(
+                    png,
+                    f"angles outside +-{ANGLE_LIMIT_DEG:g} deg (yaw, pitch, roll = "
+                    f"{np.round(ypr, 1).tolist()}); excluded by protocol {protocol}",
+                )
             if seq not in cameras:
                 cameras[seq] = _read_camera(seq / "rgb.cal")
             camera = cameras[seq]
@@ -100,8 +104,16 @@ def read_biwi(
         except BadSample as exc:
             report.add(exc)
             continue
-        rows.append({"yaw": ypr[0], "pitch": ypr[1], "roll": ypr[2],
-                     "source": "biwi", "subject": seq.name, "file": str(png)})
+        rows.append(
+            {
+                "yaw": ypr[0],
+                "pitch": ypr[1],
+                "roll": ypr[2],
+                "source": "biwi",
+                "subject": seq.name,
+                "file": str(png),
+            }
+        )
     skipped = report.finish("BIWI", root, len(rows), len(frames))
     return FaceSet(np.stack(images), pd.DataFrame(rows)), skipped
 
@@ -109,15 +121,18 @@ def read_biwi(
 def _list_frames(root: Path) -> list[tuple[Path, str]]:
     """(sequence folder, frame stem) for every frame with an image or a pose file."""
     if not root.is_dir():
-        raise DatasetError(f"{root}: not a directory; point the BIWI reader at the folder "
-                           "holding 01/, 02/, ...")
+        raise DatasetError(
+            f"{root}: not a directory; point the BIWI reader at the folder holding 01/, 02/, ..."
+        )
     frames = []
     for seq in sorted(p for p in root.iterdir() if p.is_dir()):
         stems = {m.group(1) for m in map(_FRAME.match, (p.name for p in seq.iterdir())) if m}
         frames += [(seq, stem) for stem in sorted(stems)]
     if not frames:
-        raise DatasetError(f"{root}: no BIWI frames; expected <root>/<NN>/frame_XXXXX_rgb.png "
-                           "+ frame_XXXXX_pose.txt + <NN>/rgb.cal")
+        raise DatasetError(
+            f"{root}: no BIWI frames; expected <root>/<NN>/frame_XXXXX_rgb.png "
+            "+ frame_XXXXX_pose.txt + <NN>/rgb.cal"
+        )
     return frames
 
 
@@ -133,8 +148,10 @@ def _numeric_rows(path: Path, what: str) -> list[list[float]]:
 def _matrix(rows: list[list[float]], start: int, count: int, path: Path, what: str) -> np.ndarray:
     block = rows[start : start + count]
     if len(block) != count or any(len(r) < 3 for r in block):
-        raise BadSample(path, f"{what} is malformed: expected {count} line(s) of 3 numbers "
-                              f"from non-blank line {start + 1}")
+        raise BadSample(
+            path,
+            f"{what} is malformed: expected {count} line(s) of 3 numbers from non-blank line {start + 1}",
+        )
     out = np.array([r[:3] for r in block], np.float64)
     if not np.isfinite(out).all():
         raise BadSample(path, f"{what} has NaN/inf values: {out.tolist()}")
@@ -144,8 +161,11 @@ def _matrix(rows: list[list[float]], start: int, count: int, path: Path, what: s
 def _check_rotation(rotation: np.ndarray, path: Path, what: str) -> None:
     error = np.abs(rotation.T @ rotation - np.eye(3)).max()
     if error > ROTATION_TOL or np.linalg.det(rotation) < 0:
-        raise BadSample(path, f"{what} is not a rotation matrix (|R^T R - I| = {error:.3g}, "
-                              f"det = {np.linalg.det(rotation):.3g})")
+        raise BadSample(
+            path,
+            f"{what} is not a rotation matrix (|R^T R - I| = {error:.3g}, "
+            f"det = {np.linalg.det(rotation):.3g})",
+        )
 
 
 def _read_pose(path: Path) -> tuple[np.ndarray, np.ndarray]:

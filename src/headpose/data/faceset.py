@@ -34,7 +34,9 @@ class FaceSet:
     def __post_init__(self) -> None:
         n = len(self.images)
         if self.images.ndim != 4 or self.images.shape[-1] != 3 or self.images.dtype != np.uint8:
-            raise DatasetError(f"FaceSet images must be uint8 (N, H, W, 3), got {self.images.dtype} {self.images.shape}")
+            raise DatasetError(
+                f"FaceSet images must be uint8 (N, H, W, 3), got {self.images.dtype} {self.images.shape}"
+            )
         if len(self.labels) != n:
             raise DatasetError(f"FaceSet has {n} images but {len(self.labels)} label rows")
         missing = [c for c in ANGLE_COLUMNS if c not in self.labels.columns]
@@ -48,8 +50,10 @@ class FaceSet:
     @classmethod
     def empty(cls, image_size: int) -> FaceSet:
         """No images: what a disabled source (no real set, no photo pool) contributes."""
-        return cls(np.zeros((0, image_size, image_size, 3), np.uint8),
-                   pd.DataFrame(columns=[*ANGLE_COLUMNS, "source", "subject"]))
+        return cls(
+            np.zeros((0, image_size, image_size, 3), np.uint8),
+            pd.DataFrame(columns=[*ANGLE_COLUMNS, "source", "subject"]),
+        )
 
     def __len__(self) -> int:
         return len(self.images)

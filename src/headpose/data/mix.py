@@ -27,8 +27,9 @@ class MixConfig(Config, section="mix"):
                 raise self.problem(f"ratios.{name}", f"expected a number >= 0, got {ratio!r}")
 
 
-def mix_sources(sources: Mapping[str, FaceSet], ratios: Mapping[str, float], size: int | None,
-                seed: int) -> FaceSet:
+def mix_sources(
+    sources: Mapping[str, FaceSet], ratios: Mapping[str, float], size: int | None, seed: int
+) -> FaceSet:
     """One FaceSet holding ``ratios[name] * size`` images of each source (ratios are normalised).
 
     ``size: None`` keeps the total of the active sources (a single source is kept whole). A source
@@ -42,8 +43,10 @@ def mix_sources(sources: Mapping[str, FaceSet], ratios: Mapping[str, float], siz
         raise ConfigError(f"mix.ratios: unknown sources {sorted(unknown)}; known: {sorted(sources)}")
     active = {n: r for n, r in config.ratios.items() if r > 0 and len(sources[n])}
     if not active:
-        raise ConfigError(f"mix: no source has both a ratio > 0 and images (ratios {config.ratios}, "
-                          f"sizes { {n: len(s) for n, s in sources.items()} })")
+        raise ConfigError(
+            f"mix: no source has both a ratio > 0 and images (ratios {config.ratios}, "
+            f"sizes { {n: len(s) for n, s in sources.items()} })"
+        )
     total = sum(active.values())
     shares = {n: r / total for n, r in active.items()}
     size = config.size if config.size is not None else sum(len(sources[n]) for n in shares)

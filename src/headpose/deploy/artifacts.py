@@ -51,8 +51,9 @@ class ExportConfig(Config, section="export"):
         return next((s for s in self.models if s.name == name), None)
 
 
-def select(specs: tuple[ArtifactSpec, ...] | list[ArtifactSpec], available: dict[str, Any],
-           where: str) -> tuple[list[tuple[ArtifactSpec, Any]], list[dict[str, str]]]:
+def select(
+    specs: tuple[ArtifactSpec, ...] | list[ArtifactSpec], available: dict[str, Any], where: str
+) -> tuple[list[tuple[ArtifactSpec, Any]], list[dict[str, str]]]:
     """(spec, loaded value) for every configured artifact present, and a report of the missing ones.
 
     ``available`` maps catalog entries wired into the node to their loaded values.

@@ -28,19 +28,36 @@ from headpose.errors import ConfigError
 from headpose.evaluation import as_mlflow_metrics, faceset_mae, latency_vs_mae_figure
 from headpose.timing import measure_latency, measure_throughput
 
-ROW_FIELDS = ("name", "backend", "precision", "path", "source", "input_size", "threads", "params", "macs",
-              "size_bytes", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "throughput", "mae_synthetic", "mae_real",
-              "skipped")
+ROW_FIELDS = (
+    "name",
+    "backend",
+    "precision",
+    "path",
+    "source",
+    "input_size",
+    "threads",
+    "params",
+    "macs",
+    "size_bytes",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "mean_ms",
+    "throughput",
+    "mae_synthetic",
+    "mae_real",
+    "skipped",
+)
 
 
 @dataclass(frozen=True)
 class BenchmarkSettings(Config, section="benchmark.settings"):
-    threads: int = knob(1, lo=1)                  # intra-op threads while timing (1: the per-core figure)
-    eval_threads: int | None = knob(None, lo=1)   # threads while measuring accuracy (None: library default)
+    threads: int = knob(1, lo=1)  # intra-op threads while timing (1: the per-core figure)
+    eval_threads: int | None = knob(None, lo=1)  # threads while measuring accuracy (None: library default)
     warmup: int = knob(5, lo=0)
-    repeats: int = knob(50, lo=1)                      # timed batch-1 calls for the latency percentiles
+    repeats: int = knob(50, lo=1)  # timed batch-1 calls for the latency percentiles
     batch_sizes: tuple[int, ...] = knob((1, 8, 32, 128), lo=1)
-    throughput_seconds: float = knob(0.3, lo=0.0)      # time budget per batch size (at least one timed call)
+    throughput_seconds: float = knob(0.3, lo=0.0)  # time budget per batch size (at least one timed call)
 
     def check(self) -> None:
         if not self.batch_sizes:
@@ -97,36 +114,58 @@ def project_relative(path: Path | None) -> str | None:
 
 def skipped_row(runnable: Runnable, reason: str) -> dict[str, Any]:
     row = dict.fromkeys(ROW_FIELDS)
-    row.update(name=runnable.name, backend=runnable.backend, precision=runnable.precision,
-               path=project_relative(runnable.path), source=runnable.source, params=runnable.params,
-               macs=runnable.macs, skipped=reason)
+    row.update(
+        name=runnable.name,
+        backend=runnable.backend,
+        precision=runnable.precision,
+        path=project_relative(runnable.path),
+        source=runnable.source,
+        params=runnable.params,
+        macs=runnable.macs,
+        skipped=reason,
+    )
     row["size_bytes"] = runnable.size_bytes
     if runnable.path and runnable.path.is_file():
         row["size_bytes"] = runnable.path.stat().st_size
     return row
 
 
-def benchmark_runnable(runnable: Runnable, test: FaceSet, real_test: FaceSet,
-                       settings: BenchmarkSettings) -> dict[str, Any]:
+def benchmark_runnable(
+    runnable: Runnable, test: FaceSet, real_test: FaceSet, settings: BenchmarkSettings
+) -> dict[str, Any]:
     """One benchmark row (see ROW_FIELDS); a runnable with ``skipped`` set gives a skipped row."""
     if runnable.skipped:
         return skipped_row(runnable, runnable.skipped)
     size = runnable.input_size
     with torch_threads(settings.threads):  # ONNX Runtime and TensorRT ignore it; their sessions set their own
-        latency = measure_latency(runnable.predict, input_batch(test, size, 1), settings.warmup, settings.repeats)
-        throughput = {str(b): measure_throughput(runnable.predict, input_batch(test, size, b),
-                                                 settings.throughput_seconds) for b in settings.batch_sizes}
+        latency = measure_latency(
+            runnable.predict, input_batch(test, size, 1), settings.warmup, settings.repeats
+        )
+        throughput = {
+            str(b): measure_throughput(
+                runnable.predict, input_batch(test, size, b), settings.throughput_seconds
+            )
+            for b in settings.batch_sizes
+        }
     with torch_threads(settings.eval_threads):
         evaluate = runnable.eval_predict or runnable.predict
         mae_synthetic, mae_real = faceset_mae(evaluate, test, size), faceset_mae(evaluate, real_test, size)
     row = skipped_row(runnable, None)
-    row.update(input_size=size, threads=settings.threads, **latency, throughput=throughput,
-               mae_synthetic=mae_synthetic, mae_real=mae_real, skipped=None)
+    row.update(
+        input_size=size,
+        threads=settings.threads,
+        **latency,
+        throughput=throughput,
+        mae_synthetic=mae_synthetic,
+        mae_real=mae_real,
+        skipped=None,
+    )
     return row
 
 
-def benchmark_all(runnables: list[Runnable], test: FaceSet, real_test: FaceSet,
-                  settings: BenchmarkSettings) -> list[dict[str, Any]]:
+def benchmark_all(
+    runnables: list[Runnable], test: FaceSet, real_test: FaceSet, settings: BenchmarkSettings
+) -> list[dict[str, Any]]:
     rows = []
     for runnable in tqdm(runnables, desc="benchmark", leave=False):
         rows.append(benchmark_runnable(runnable, test, real_test, settings))
@@ -142,14 +181,25 @@ def _fmt(value: Any, scale: float = 1.0, digits: int = 2) -> str:
 def markdown_table(rows: list[dict[str, Any]]) -> str:
     """A Markdown table, one row per artifact; skipped artifacts show their reason."""
     batches = sorted({int(b) for row in rows for b in (row.get("throughput") or {})})
-    header = (["artifact", "backend", "precision", "params (M)", "MMACs", "size (MB)", "p50 ms", "p90 ms", "p99 ms"]
-              + [f"img/s @{b}" for b in batches] + ["MAE synth (°)", "MAE real (°)", "skipped"])
+    header = (
+        ["artifact", "backend", "precision", "params (M)", "MMACs", "size (MB)", "p50 ms", "p90 ms", "p99 ms"]
+        + [f"img/s @{b}" for b in batches]
+        + ["MAE synth (°)", "MAE real (°)", "skipped"]
+    )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in rows:
         throughput = row.get("throughput") or {}
-        cells = [row["name"], row["backend"], row["precision"], _fmt(row["params"], 1e6), _fmt(row["macs"], 1e6, 1),
-                 _fmt(row["size_bytes"], 1e6), _fmt(row["p50_ms"], digits=3), _fmt(row["p90_ms"], digits=3),
-                 _fmt(row["p99_ms"], digits=3)]
+        cells = [
+            row["name"],
+            row["backend"],
+            row["precision"],
+            _fmt(row["params"], 1e6),
+            _fmt(row["macs"], 1e6, 1),
+            _fmt(row["size_bytes"], 1e6),
+            _fmt(row["p50_ms"], digits=3),
+            _fmt(row["p90_ms"], digits=3),
+            _fmt(row["p99_ms"], digits=3),
+        ]
         cells += [_fmt(throughput.get(str(b)), digits=0) for b in batches]
         cells += [_fmt(row["mae_synthetic"]), _fmt(row["mae_real"]), (row["skipped"] or "").replace("|", "/")]
         lines.append("| " + " | ".join(cells) + " |")
@@ -161,8 +211,14 @@ def benchmark_figure(rows: list[dict[str, Any]], title: str = "latency vs accura
     ones are named below the plot."""
     measured = {r["name"]: r for r in rows if r["p50_ms"] is not None and r["mae_synthetic"] is not None}
     skipped = [r["name"] for r in rows if r["skipped"]]
-    return latency_vs_mae_figure(measured, "p50_ms", "mae_synthetic", title, marker_key="backend",
-                                 note=f"not measured here (see benchmark.md): {', '.join(skipped)}" if skipped else "")
+    return latency_vs_mae_figure(
+        measured,
+        "p50_ms",
+        "mae_synthetic",
+        title,
+        marker_key="backend",
+        note=f"not measured here (see benchmark.md): {', '.join(skipped)}" if skipped else "",
+    )
 
 
 def mlflow_metrics(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:

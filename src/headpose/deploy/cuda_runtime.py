@@ -30,8 +30,14 @@ def cuda_unavailable_reason() -> str | None:
 class CudaPredictor:
     """``predict(batch)`` maps float32 (N, 3, S, S) host arrays to (N, 3) degrees on a CUDA GPU."""
 
-    def __init__(self, model: nn.Module, precision: str = "fp16", streams: int = 2, compile: bool = False,
-                 cuda_graphs: bool = False) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        precision: str = "fp16",
+        streams: int = 2,
+        compile: bool = False,
+        cuda_graphs: bool = False,
+    ) -> None:
         reason = cuda_unavailable_reason()
         if reason:
             raise HeadposeError(f"CUDA inference unavailable: {reason}")

@@ -25,7 +25,17 @@ from headpose.errors import HeadposeError
 log = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER = "champion", "challenger"
-TAG_KEYS = ("mae_synthetic", "mae_real", "p50_ms", "p99_ms", "macs", "params", "backend", "precision", "size_bytes")
+TAG_KEYS = (
+    "mae_synthetic",
+    "mae_real",
+    "p50_ms",
+    "p99_ms",
+    "macs",
+    "params",
+    "backend",
+    "precision",
+    "size_bytes",
+)
 MAE_METRICS = ("mae_synthetic", "mae_real", "auto")
 
 
@@ -54,32 +64,47 @@ class RegisterConfig(Config, section="register"):
     model_name: str = "headpose"
     gates: Gates = field(default_factory=Gates)
     remeasure_champion: bool = True  # re-measure the champion when its tags come from another data version
-    data_version_path: str = "data/05_model_input/test"  # its DVC md5 (dvc.lock) tags every version
+    data_version_path: str = "data/05_model_input/test"  # its DVC md5 tags every version
     lineage: dict[str, str] = knob({})  # tags data.<name>: the DVC md5 of each set the version came from
 
 
-def promotion_decision(candidate: dict[str, Any], champion_mae: float | None, gates: Gates) -> tuple[bool, str]:
+def promotion_decision(
+    candidate: dict[str, Any], champion_mae: float | None, gates: Gates
+) -> tuple[bool, str]:
     """(promote?, why) for a benchmark row against the current champion's MAE (None: no champion)."""
     mae, latency = candidate.get(gates.mae_metric), candidate.get(gates.latency_metric)
     if mae is None or latency is None:
-        return False, f"candidate {candidate.get('name')} has no measured {gates.mae_metric}/{gates.latency_metric}"
+        return (
+            False,
+            f"candidate {candidate.get('name')} has no measured {gates.mae_metric}/{gates.latency_metric}",
+        )
     if not (math.isfinite(mae) and math.isfinite(latency)):  # NaN compares false and would pass every gate
-        return False, (f"candidate {candidate.get('name')} has a non-finite {gates.mae_metric} {mae} "
-                       f"or {gates.latency_metric} {latency}")
+        return False, (
+            f"candidate {candidate.get('name')} has a non-finite {gates.mae_metric} {mae} "
+            f"or {gates.latency_metric} {latency}"
+        )
     if champion_mae is not None and not math.isfinite(champion_mae):
         champion_mae = None  # a NaN champion tag sets no bar: judge the candidate on its own
     if latency > gates.latency_budget_ms:
-        return False, (f"{gates.latency_metric} {latency:.3f} ms exceeds the latency budget "
-                       f"{gates.latency_budget_ms:.3f} ms")
+        return False, (
+            f"{gates.latency_metric} {latency:.3f} ms exceeds the latency budget "
+            f"{gates.latency_budget_ms:.3f} ms"
+        )
     if champion_mae is None:
-        return True, (f"no current champion; {gates.mae_metric} {mae:.3f} deg, "
-                      f"{gates.latency_metric} {latency:.3f} ms within budget")
+        return True, (
+            f"no current champion; {gates.mae_metric} {mae:.3f} deg, "
+            f"{gates.latency_metric} {latency:.3f} ms within budget"
+        )
     if mae > champion_mae + gates.mae_tolerance_deg:
-        return False, (f"{gates.mae_metric} {mae:.3f} deg is worse than the champion's {champion_mae:.3f} deg "
-                       f"+ tolerance {gates.mae_tolerance_deg:.3f} deg")
-    return True, (f"{gates.mae_metric} {mae:.3f} deg <= champion's {champion_mae:.3f} "
-                  f"+ {gates.mae_tolerance_deg:.3f} deg and {gates.latency_metric} {latency:.3f} ms "
-                  f"<= {gates.latency_budget_ms:.3f} ms")
+        return False, (
+            f"{gates.mae_metric} {mae:.3f} deg is worse than the champion's {champion_mae:.3f} deg "
+            f"+ tolerance {gates.mae_tolerance_deg:.3f} deg"
+        )
+    return True, (
+        f"{gates.mae_metric} {mae:.3f} deg <= champion's {champion_mae:.3f} "
+        f"+ {gates.mae_tolerance_deg:.3f} deg and {gates.latency_metric} {latency:.3f} ms "
+        f"<= {gates.latency_budget_ms:.3f} ms"
+    )
 
 
 def current_champion(client, model_name: str):
@@ -108,7 +133,9 @@ def champion_mae(version, gates: Gates, current_data_version: str, remeasure) ->
     if remeasure is None:
         if recorded in (None, "", "None"):
             return None, f"version {version.version} has no {gates.mae_metric} tag"
-        return float(recorded), f"tag of version {version.version} (data version {version.tags.get('data_version')})"
+        return float(
+            recorded
+        ), f"tag of version {version.version} (data version {version.tags.get('data_version')})"
     value = remeasure(f"models:/{version.name}/{version.version}")
     return value, f"re-measured version {version.version} on data {current_data_version}"
 
@@ -125,7 +152,7 @@ def _registry_lock() -> Iterator[None]:
     if not uri.startswith("sqlite:///"):
         yield
         return
-    with open(f"{uri[len('sqlite:///'):]}.register.lock", "a") as handle:
+    with open(f"{uri[len('sqlite:///') :]}.register.lock", "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -148,9 +175,17 @@ def checkpoint_mismatch(onnx_path: str | Path, checkpoint) -> tuple[str, str | N
     return recorded, (None if actual == recorded else actual)
 
 
-def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, gates: Gates, data_version_tag: str,
-                       model_name: str = "headpose", remeasure=None, example_image=None,
-                       extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
+def register_candidate(
+    row: dict[str, Any],
+    onnx_path: str | Path,
+    checkpoint,
+    gates: Gates,
+    data_version_tag: str,
+    model_name: str = "headpose",
+    remeasure=None,
+    example_image=None,
+    extra_tags: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Register ``row``'s ONNX (+ checkpoint) as a new version of ``model_name`` and set its alias.
 
     ``checkpoint`` is a headpose Checkpoint (logged as ``checkpoint.pt`` beside the ONNX) or None;
@@ -168,8 +203,10 @@ def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, g
         raise HeadposeError(f"{onnx_path}: candidate ONNX not found; run `kedro run --pipelines export`")
     weights, other = checkpoint_mismatch(onnx_path, checkpoint)
     if other is not None:
-        raise HeadposeError(f"{onnx_path}: exported from weights {weights[:12]}, but the checkpoint registered "
-                            f"with it has weights {other[:12]}; re-export it from that checkpoint")
+        raise HeadposeError(
+            f"{onnx_path}: exported from weights {weights[:12]}, but the checkpoint registered "
+            f"with it has weights {other[:12]}; re-export it from that checkpoint"
+        )
     client = MlflowClient()
     previous = current_champion(client, model_name)
     reference_mae, reference_source = champion_mae(previous, gates, data_version_tag, remeasure)
@@ -183,8 +220,9 @@ def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, g
             if checkpoint is not None:
                 checkpoint_path = Path(tmp) / "checkpoint.pt"
                 save_checkpoint(checkpoint, checkpoint_path)
-            info = log_pyfunc_model(onnx_path, checkpoint_path, registered_model_name=model_name,
-                                    example_image=example_image)
+            info = log_pyfunc_model(
+                onnx_path, checkpoint_path, registered_model_name=model_name, example_image=example_image
+            )
     finally:
         if started:
             mlflow.end_run()
@@ -198,45 +236,74 @@ def register_candidate(row: dict[str, Any], onnx_path: str | Path, checkpoint, g
             reference_mae, reference_source = champion_mae(previous, gates, data_version_tag, remeasure)
             promote, reason = promotion_decision(row, reference_mae, gates)
         tags = {key: row.get(key) for key in TAG_KEYS}
-        tags.update(artifact=row["name"], data_version=data_version_tag, onnx_file=onnx_path.name,
-                    run_id=run.info.run_id, promotion=CHAMPION if promote else CHALLENGER, promotion_reason=reason,
-                    champion_reference=f"{reference_mae} ({reference_source})", weights_sha256=weights,
-                    **(extra_tags or {}))
+        tags.update(
+            artifact=row["name"],
+            data_version=data_version_tag,
+            onnx_file=onnx_path.name,
+            run_id=run.info.run_id,
+            promotion=CHAMPION if promote else CHALLENGER,
+            promotion_reason=reason,
+            champion_reference=f"{reference_mae} ({reference_source})",
+            weights_sha256=weights,
+            **(extra_tags or {}),
+        )
         for key, value in tags.items():
             client.set_model_version_tag(model_name, version, key, "None" if value is None else str(value))
         # Last step, so any failure above leaves the current champion in place.
         alias = CHAMPION if promote else CHALLENGER
         client.set_registered_model_alias(model_name, alias, version)
     log.info("registered %s version %s as %s: %s", model_name, version, alias, reason)
-    return {"model_name": model_name, "version": version, "alias": alias, "promoted": promote, "reason": reason,
-            "candidate": row["name"], "data_version": data_version_tag,
-            "previous_champion": None if previous is None else previous.version,
-            "champion": version if promote else (None if previous is None else previous.version),
-            "champion_reference_mae": reference_mae, "champion_reference": reference_source}
+    return {
+        "model_name": model_name,
+        "version": version,
+        "alias": alias,
+        "promoted": promote,
+        "reason": reason,
+        "candidate": row["name"],
+        "data_version": data_version_tag,
+        "previous_champion": None if previous is None else previous.version,
+        "champion": version if promote else (None if previous is None else previous.version),
+        "champion_reference_mae": reference_mae,
+        "champion_reference": reference_source,
+    }
 
 
-def choose_candidate(rows: list[dict[str, Any]], preferred: str | None = None,
-                     backends: tuple[str, ...] = ("onnxruntime",)) -> tuple[dict[str, Any], str]:
+def choose_candidate(
+    rows: list[dict[str, Any]], preferred: str | None = None, backends: tuple[str, ...] = ("onnxruntime",)
+) -> tuple[dict[str, Any], str]:
     """The benchmark row to register, and why.
 
     ``preferred`` (the row named by the quantize stage's shipping decision) wins when it was
     measured; otherwise the measured row of a deployable backend with the lowest MAE x latency
     (degrees x ms) does.
     """
-    deployable = [r for r in rows if r["backend"] in backends and not r["skipped"]
-                  and r.get("mae_synthetic") is not None and r.get("p50_ms") is not None]
+    deployable = [
+        r
+        for r in rows
+        if r["backend"] in backends
+        and not r["skipped"]
+        and r.get("mae_synthetic") is not None
+        and r.get("p50_ms") is not None
+    ]
     if not deployable:
-        raise HeadposeError(f"no deployable artifact in the benchmark (backends {backends}); rows: "
-                            + ", ".join(f"{r['name']} ({r['skipped'] or r['backend']})" for r in rows))
+        raise HeadposeError(
+            f"no deployable artifact in the benchmark (backends {backends}); rows: "
+            + ", ".join(f"{r['name']} ({r['skipped'] or r['backend']})" for r in rows)
+        )
     matches = [r for r in deployable if r["name"] == preferred]
     if matches:
         return matches[0], f"the shipping decision names {preferred!r}"
     if preferred is not None:
-        log.warning("the shipping decision names %r, which was not measured on %s; choosing by MAE x latency",
-                    preferred, backends)
+        log.warning(
+            "the shipping decision names %r, which was not measured on %s; choosing by MAE x latency",
+            preferred,
+            backends,
+        )
     best = min(deployable, key=lambda r: r["mae_synthetic"] * r["p50_ms"])
-    return best, (f"lowest MAE x latency ({best['mae_synthetic']:.3f} deg x {best['p50_ms']:.3f} ms) "
-                  f"among {len(deployable)} deployable artifacts")
+    return best, (
+        f"lowest MAE x latency ({best['mae_synthetic']:.3f} deg x {best['p50_ms']:.3f} ms) "
+        f"among {len(deployable)} deployable artifacts"
+    )
 
 
 def shipped_row_name(shipping: dict[str, Any] | None, export: ExportConfig) -> str | None:
@@ -257,7 +324,10 @@ def candidate_checkpoint(candidate: dict[str, Any], export: ExportConfig, upstre
     sources = [spec for spec in export.models if row_name(spec.name, "pytorch") == candidate["source"]]
     checkpoint = upstream.get(sources[0].dataset) if sources else None
     if checkpoint is not None and checkpoint_mismatch(candidate["path"], checkpoint)[1] is not None:
-        log.warning("%s was trained further than %s; registered without a checkpoint", candidate["name"],
-                    sources[0].dataset)
+        log.warning(
+            "%s was trained further than %s; registered without a checkpoint",
+            candidate["name"],
+            sources[0].dataset,
+        )
         return None
     return checkpoint

@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
 from headpose.errors import ConfigError, ModelError
 
 PRETRAINED = "pretrained"
@@ -36,8 +37,10 @@ def pretrained_path(kind: str = "onnx") -> Path:
     """The packaged model's ``.onnx`` (``kind="onnx"``) or ``.pt`` checkpoint (``kind="pt"``)."""
     path = {"onnx": PRETRAINED_ONNX, "pt": PRETRAINED_CHECKPOINT}[kind]
     if not path.is_file():
-        raise ModelError(f"the pretrained model is not installed: {path} is missing; pass --model with an "
-                         ".onnx or .pt file or a models:/ registry URI")
+        raise ModelError(
+            f"the pretrained model is not installed: {path} is missing; pass --model with an "
+            ".onnx or .pt file or a models:/ registry URI"
+        )
     return path
 
 
@@ -56,13 +59,15 @@ _ENV_REF = re.compile(r"\$\{\s*env:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,\s*([^}]*))
 
 def _interpolate_env(value: str, source: Path) -> str:
     """Resolve OmegaConf's ``${env:NAME,default}`` (the only interpolation kedro-mlflow configs use)."""
+
     def replace(match: re.Match) -> str:
         name, default = match.group(1), match.group(2)
         if name in os.environ:
             return os.environ[name]
         if default is None:
-            raise ConfigError(f"{source}: mlflow_tracking_uri needs the environment variable {name}, "
-                              "which is not set")
+            raise ConfigError(
+                f"{source}: mlflow_tracking_uri needs the environment variable {name}, which is not set"
+            )
         return default.strip().strip("'\"")
 
     return _ENV_REF.sub(replace, value)
@@ -71,7 +76,7 @@ def _interpolate_env(value: str, source: Path) -> str:
 def _absolute_uri(uri: str, root: Path) -> str:
     """kedro-mlflow's reading of relative locations: relative to the project root."""
     if uri.startswith("sqlite:///"):
-        path = uri[len("sqlite:///"):]
+        path = uri[len("sqlite:///") :]
         return uri if path.startswith("/") or path == ":memory:" else f"sqlite:///{(root / path).resolve()}"
     if "://" not in uri and not uri.startswith("databricks"):
         path = Path(uri)
@@ -80,7 +85,7 @@ def _absolute_uri(uri: str, root: Path) -> str:
 
 
 def _server_config(root: Path) -> tuple[dict[str, str], list[Path]]:
-    """The ``server`` URIs of conf/base then conf/local mlflow.yml (local wins), and the files that set them."""
+    """The ``server`` URIs of conf/base, then conf/local mlflow.yml (local wins), and their files."""
     import yaml
 
     config: dict[str, str] = {}
@@ -114,8 +119,10 @@ def mlflow_uris(start: str | Path | None = None) -> tuple[str, str | None, str]:
     elif sources:
         where = str(sources[0])
     else:
-        raise ConfigError("models:/ references need an MLflow registry: run inside the project (its "
-                          "conf/base/mlflow.yml names it) or set MLFLOW_TRACKING_URI")
+        raise ConfigError(
+            "models:/ references need an MLflow registry: run inside the project (its "
+            "conf/base/mlflow.yml names it) or set MLFLOW_TRACKING_URI"
+        )
     base = root if root is not None else Path.cwd()
     return _absolute_uri(tracking, base), (_absolute_uri(registry, base) if registry else None), where
 
@@ -123,10 +130,12 @@ def mlflow_uris(start: str | Path | None = None) -> tuple[str, str | None, str]:
 def _check_store_exists(uri: str, where: str, ref: str) -> None:
     """A sqlite store that does not exist would be created by MLflow: refuse instead."""
     if uri.startswith("sqlite:///"):
-        path = Path(uri[len("sqlite:///"):])
+        path = Path(uri[len("sqlite:///") :])
         if str(path) != ":memory:" and not path.is_file():
-            raise ModelError(f"{ref}: the MLflow registry {path} (from {where}) does not exist; register a "
-                             "model first (kedro run --pipelines register) or set MLFLOW_TRACKING_URI")
+            raise ModelError(
+                f"{ref}: the MLflow registry {path} (from {where}) does not exist; register a "
+                "model first (kedro run --pipelines register) or set MLFLOW_TRACKING_URI"
+            )
     elif uri.startswith("file:"):
         from urllib.parse import unquote, urlparse
 

@@ -128,15 +128,22 @@ def check_parity(
     return report
 
 
-def check_proto_parity(model: nn.Module, proto: onnx.ModelProto, batch: np.ndarray,
-                       tol_deg: float) -> dict[str, float]:
+def check_proto_parity(
+    model: nn.Module, proto: onnx.ModelProto, batch: np.ndarray, tol_deg: float
+) -> dict[str, float]:
     """:func:`check_parity` of an in-memory ONNX model (written to a temporary file for ONNX Runtime)."""
     with tempfile.TemporaryDirectory(prefix="headpose-parity-") as tmp:
         return check_parity(model, save_onnx(proto, Path(tmp) / "model.onnx"), batch, tol_deg)
 
 
-def _export_artifact(spec: ArtifactSpec, value: Any, upstream_onnx: onnx.ModelProto | None,
-                     images: np.ndarray, config: ExportConfig, path: Path) -> dict[str, Any]:
+def _export_artifact(
+    spec: ArtifactSpec,
+    value: Any,
+    upstream_onnx: onnx.ModelProto | None,
+    images: np.ndarray,
+    config: ExportConfig,
+    path: Path,
+) -> dict[str, Any]:
     entry = {"dataset": spec.dataset, "kind": spec.kind, "precision": spec.precision, "source": spec.source}
     if spec.kind == "checkpoint":
         if upstream_onnx is not None:  # exported upstream: reuse it, still parity-checked here
@@ -154,8 +161,12 @@ def _export_artifact(spec: ArtifactSpec, value: Any, upstream_onnx: onnx.ModelPr
     return entry
 
 
-def export_set(present: list[tuple[ArtifactSpec, Any]], upstream: Mapping[str, Any], images: np.ndarray,
-               config: ExportConfig) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+def export_set(
+    present: list[tuple[ArtifactSpec, Any]],
+    upstream: Mapping[str, Any],
+    images: np.ndarray,
+    config: ExportConfig,
+) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     """The deployable ONNX set ``{<name>.onnx: bytes}`` and one report entry per artifact.
 
     Checkpoints are exported (or their FP32 ONNX from another stage reused: ``onnx`` in the spec names
@@ -171,6 +182,7 @@ def export_set(present: list[tuple[ArtifactSpec, Any]], upstream: Mapping[str, A
             files[path.name] = content = path.read_bytes()
             entry.update(size_bytes=len(content), sha256=hashlib.sha256(content).hexdigest())
             models[spec.name] = entry
-            log.info("ONNX %s (%s, %s) ready: parity %s", spec.name, spec.dataset, spec.precision,
-                     entry["parity"])
+            log.info(
+                "ONNX %s (%s, %s) ready: parity %s", spec.name, spec.dataset, spec.precision, entry["parity"]
+            )
     return files, models

@@ -31,8 +31,10 @@ from headpose.errors import DatasetError
 IMAGE_COLUMN = "image"
 MAX_PIXELS = 4096 * 4096  # a face crop needs far fewer; a decompression bomb is refused before decoding
 SERVING_PACKAGES = ("onnxruntime", "numpy", "pandas", "opencv-python-headless", "mlflow")
-SIGNATURE = ModelSignature(inputs=Schema([ColSpec("string", IMAGE_COLUMN)]),
-                           outputs=Schema([ColSpec("double", c) for c in ANGLE_COLUMNS]))
+SIGNATURE = ModelSignature(
+    inputs=Schema([ColSpec("string", IMAGE_COLUMN)]),
+    outputs=Schema([ColSpec("double", c) for c in ANGLE_COLUMNS]),
+)
 
 
 def encode_image(rgb: np.ndarray) -> str:
@@ -46,18 +48,24 @@ def encode_image(rgb: np.ndarray) -> str:
 def decode_image(text: str, row: int = 0, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """base64 image bytes -> uint8 (H, W, 3) RGB; DatasetError naming the row for anything else."""
     if not isinstance(text, str):
-        raise DatasetError(f"row {row}: column {IMAGE_COLUMN!r} must be a base64 string, got {type(text).__name__}")
+        raise DatasetError(
+            f"row {row}: column {IMAGE_COLUMN!r} must be a base64 string, got {type(text).__name__}"
+        )
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, TypeError, ValueError) as exc:
         raise DatasetError(f"row {row}: column {IMAGE_COLUMN!r} is not base64 ({exc})") from exc
     pixels = header_pixel_count(data)
     if pixels is not None and pixels > max_pixels:
-        raise DatasetError(f"row {row}: the image has {pixels:,} pixels, more than the {max_pixels:,} served; "
-                           "send the face crop, not the photo")
+        raise DatasetError(
+            f"row {row}: the image has {pixels:,} pixels, more than the {max_pixels:,} served; "
+            "send the face crop, not the photo"
+        )
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise DatasetError(f"row {row}: column {IMAGE_COLUMN!r} does not decode to an image (PNG/JPEG expected)")
+        raise DatasetError(
+            f"row {row}: column {IMAGE_COLUMN!r} does not decode to an image (PNG/JPEG expected)"
+        )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
@@ -69,17 +77,22 @@ class HeadposeOnnxModel(mlflow.pyfunc.PythonModel):
 
         self._model = onnx_predictor(context.artifacts["onnx"], threads=None)
 
-    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    def predict(
+        self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
         frame = pd.DataFrame(model_input)
         if IMAGE_COLUMN not in frame.columns:
-            raise DatasetError(f"input has columns {list(frame.columns)}; expected a column {IMAGE_COLUMN!r} "
-                               "of base64-encoded image bytes")
+            raise DatasetError(
+                f"input has columns {list(frame.columns)}; expected a column {IMAGE_COLUMN!r} "
+                "of base64-encoded image bytes"
+            )
         if not len(frame):
             return pd.DataFrame(columns=ANGLE_COLUMNS, dtype=np.float64)
         size = self._model.input_size
         try:
-            batch = np.concatenate([to_model_input(decode_image(text, i), size)
-                                    for i, text in enumerate(frame[IMAGE_COLUMN])])
+            batch = np.concatenate(
+                [to_model_input(decode_image(text, i), size) for i, text in enumerate(frame[IMAGE_COLUMN])]
+            )
         except DatasetError as exc:  # the client's fault: HTTP 400 with the reason, not a stack trace
             raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
         return pd.DataFrame(self._model.predict(batch).astype(np.float64), columns=ANGLE_COLUMNS)
@@ -89,9 +102,13 @@ class HeadposeOnnxModel(mlflow.pyfunc.PythonModel):
 _NOT_SERVED = ("*.onnx", "*.pt", "*.tflite", "*.task", "__pycache__")
 
 
-def log_pyfunc_model(onnx_path: str | Path, checkpoint_path: str | Path | None,
-                     registered_model_name: str | None = None, name: str = "model",
-                     example_image: np.ndarray | None = None):
+def log_pyfunc_model(
+    onnx_path: str | Path,
+    checkpoint_path: str | Path | None,
+    registered_model_name: str | None = None,
+    name: str = "model",
+    example_image: np.ndarray | None = None,
+):
     """Log the ONNX file (+ checkpoint) as a pyfunc model in the active run; optionally register it.
 
     The model folder carries the headpose code it runs (``code_paths``, without the package's own
@@ -111,7 +128,9 @@ def log_pyfunc_model(onnx_path: str | Path, checkpoint_path: str | Path | None,
         shutil.copytree(Path(headpose.__file__).parent, code, ignore=shutil.ignore_patterns(*_NOT_SERVED))
         return mlflow.pyfunc.log_model(
             name=name,
-            python_model=str(Path(__file__).with_name("pyfunc_model.py")),  # models from code: nothing pickled
+            python_model=str(
+                Path(__file__).with_name("pyfunc_model.py")
+            ),  # models from code: nothing pickled
             artifacts=artifacts,
             code_paths=[str(code)],
             signature=SIGNATURE,

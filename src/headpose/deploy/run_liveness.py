@@ -27,7 +27,12 @@ def end_dead_runs(client, experiment_ids: list[str]) -> list[str]:
     for run in client.search_runs(experiment_ids, filter_string="attributes.status = 'RUNNING'"):
         tags = run.data.tags
         pid = tags.get(PID_TAG, "")
-        if tags.get(HOST_TAG) == host and pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+        if (
+            tags.get(HOST_TAG) == host
+            and pid.isdigit()
+            and int(pid) != os.getpid()
+            and not pid_alive(int(pid))
+        ):
             client.set_terminated(run.info.run_id, status="KILLED")
             ended.append(run.info.run_id)
     return ended

@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from headpose.deploy.model_refs import PRETRAINED_DIR, PRETRAINED_NOTICE, resolve_model_uri, sibling_checkpoint
+from headpose.deploy.model_refs import (
+    PRETRAINED_DIR,
+    PRETRAINED_NOTICE,
+    resolve_model_uri,
+    sibling_checkpoint,
+)
 from headpose.errors import ConfigError, HeadposeError, ModelError
 
 Predictor = Callable[[np.ndarray], np.ndarray]  # float32 (N,3,S,S) -> (N,3) degrees
@@ -31,14 +36,14 @@ META_PREFIX = "headpose."
 CONVENTIONS = {
     "input": "image: float32 (N, 3, S, S), RGB, channels first",
     "normalization": "(pixel / 255 - mean) / std per RGB channel, mean [0.485, 0.456, 0.406], "
-                     "std [0.229, 0.224, 0.225] (ImageNet)",
+    "std [0.229, 0.224, 0.225] (ImageNet)",
     "crop": "square box around the 68 face landmarks' bounding box, side enlarged by 0.25 per side "
-            "(headpose.data.crops.box_from_landmarks), resized to S x S",
+    "(headpose.data.crops.box_from_landmarks), resized to S x S",
     "output": "angles: float32 (N, 3) degrees",
     "angle_order": "yaw, pitch, roll",
-    "angle_convention": "degrees, 300W-LP / AFLW2000-3D Pose_Para convention: R = Rx(-pitch) Ry(-yaw) Rz(-roll), "
-                        "camera x right, y up, z toward the viewer; positive yaw turns the face toward image "
-                        "left, positive pitch tilts it up",
+    "angle_convention": "degrees, 300W-LP / AFLW2000-3D Pose_Para convention: "
+    "R = Rx(-pitch) Ry(-yaw) Rz(-roll), camera x right, y up, z toward the viewer; "
+    "positive yaw turns the face toward image left, positive pitch tilts it up",
 }
 
 
@@ -72,7 +77,9 @@ def onnx_predictor(path: str | Path, threads: int | None = 1) -> LoadedModel:
     model_input = session.get_inputs()[0]
     size = model_input.shape[-1]
     if not isinstance(size, int):
-        raise ModelError(f"{path}: ONNX input {model_input.name} has no fixed spatial size ({model_input.shape})")
+        raise ModelError(
+            f"{path}: ONNX input {model_input.name} has no fixed spatial size ({model_input.shape})"
+        )
 
     def predict(batch: np.ndarray) -> np.ndarray:
         return session.run(None, {model_input.name: batch.astype(np.float32, copy=False)})[0]
@@ -124,8 +131,10 @@ def load_predictor(ref: str, threads: int | None = 1, device: str = "auto") -> L
         if device == "cuda":
             raise HeadposeError(f"{path}: --device cuda: {reason}")
     if device == "cuda" and path.suffix == ".onnx":
-        raise ModelError(f"{path}: --device cuda runs .pt checkpoints (CUDA streams) and .engine files "
-                         "(TensorRT); ONNX models run on ONNX Runtime's CPU provider")
+        raise ModelError(
+            f"{path}: --device cuda runs .pt checkpoints (CUDA streams) and .engine files "
+            "(TensorRT); ONNX models run on ONNX Runtime's CPU provider"
+        )
     return load_model(str(path), threads=threads)
 
 
@@ -139,6 +148,7 @@ def _cuda_model(path: Path) -> LoadedModel:
 
 # ----------------------------------------------------------------------------------------- metadata
 
+
 def package_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -150,18 +160,23 @@ def package_version() -> str:
 
 def checkpoint_metadata(meta: dict[str, Any], spec: dict[str, Any] | None = None) -> dict[str, str]:
     """The ``headpose.*`` ONNX metadata of a model trained with checkpoint ``meta`` (plain strings)."""
-    out = {"input_size": str(int(meta["input_size"])), **CONVENTIONS,
-           "training_data": str(meta.get("training_data") or "not recorded"),
-           "model_version": str(meta.get("version") or "not recorded"),
-           "headpose_version": package_version()}
+    out = {
+        "input_size": str(int(meta["input_size"])),
+        **CONVENTIONS,
+        "training_data": str(meta.get("training_data") or "not recorded"),
+        "model_version": str(meta.get("version") or "not recorded"),
+        "headpose_version": package_version(),
+    }
     if spec:
-        out["architecture"] = ", ".join(f"{k}={v}" for k, v in sorted(spec.items()) if not isinstance(v, dict))
+        out["architecture"] = ", ".join(
+            f"{k}={v}" for k, v in sorted(spec.items()) if not isinstance(v, dict)
+        )
     return out
 
 
 def onnx_metadata(proto) -> dict[str, str]:
     """``headpose.*`` metadata_props of an onnx.ModelProto, without the prefix."""
-    return {p.key[len(META_PREFIX):]: p.value for p in proto.metadata_props if p.key.startswith(META_PREFIX)}
+    return {p.key[len(META_PREFIX) :]: p.value for p in proto.metadata_props if p.key.startswith(META_PREFIX)}
 
 
 def with_metadata(proto, metadata: dict[str, str], overwrite: bool = False):
@@ -182,8 +197,12 @@ def with_metadata(proto, metadata: dict[str, str], overwrite: bool = False):
 def model_info(ref: str) -> dict[str, Any]:
     """What a model expects and returns (see the module docstring), from its metadata."""
     path = resolve_model_uri(ref, prefer=".onnx")
-    info: dict[str, Any] = {"model": str(ref), "path": str(path), "format": path.suffix.lstrip("."),
-                            "size_bytes": path.stat().st_size}
+    info: dict[str, Any] = {
+        "model": str(ref),
+        "path": str(path),
+        "format": path.suffix.lstrip("."),
+        "size_bytes": path.stat().st_size,
+    }
     if path.suffix == ".onnx":
         info.update(_onnx_info(path))
     elif path.suffix == ".pt":
@@ -233,8 +252,14 @@ def _checkpoint_info(path: Path) -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - corrupt or not a torch file
-        raise ModelError(f"{path}: not a readable headpose checkpoint ({exc.__class__.__name__}: {exc})") from exc
-    if not isinstance(payload, dict) or "meta" not in payload or "input_size" not in (payload.get("meta") or {}):
+        raise ModelError(
+            f"{path}: not a readable headpose checkpoint ({exc.__class__.__name__}: {exc})"
+        ) from exc
+    if (
+        not isinstance(payload, dict)
+        or "meta" not in payload
+        or "input_size" not in (payload.get("meta") or {})
+    ):
         raise ModelError(f"{path}: no 'meta' with 'input_size'; was it written by headpose?")
     meta = payload["meta"]
     out: dict[str, Any] = checkpoint_metadata(meta, payload.get("spec"))

@@ -49,8 +49,11 @@ class BuildSettings(Config, section="build.profile"):
 
     def check(self) -> None:
         if not self.min_batch <= self.opt_batch <= self.max_batch:
-            raise self.problem("opt_batch", "need 1 <= min_batch <= opt_batch <= max_batch, got "
-                                            f"{self.min_batch}, {self.opt_batch}, {self.max_batch}")
+            raise self.problem(
+                "opt_batch",
+                "need 1 <= min_batch <= opt_batch <= max_batch, got "
+                f"{self.min_batch}, {self.opt_batch}, {self.max_batch}",
+            )
 
 
 @dataclass(frozen=True)
@@ -92,8 +95,10 @@ def unsupported_precision_reason(precision: str) -> str | None:
     import tensorrt as trt
 
     if precision == "fp16" and not hasattr(trt.BuilderFlag, "FP16"):
-        return (f"TensorRT {trt.__version__} has no BuilderFlag.FP16 (removed in TensorRT 11): an FP16 engine "
-                "needs an FP16 ONNX built as a strongly typed network, which export does not produce")
+        return (
+            f"TensorRT {trt.__version__} has no BuilderFlag.FP16 (removed in TensorRT 11): an FP16 engine "
+            "needs an FP16 ONNX built as a strongly typed network, which export does not produce"
+        )
     return None
 
 
@@ -116,21 +121,37 @@ def current_environment() -> dict[str, str]:
     import torch
 
     major, minor = torch.cuda.get_device_capability()
-    return {"gpu_name": torch.cuda.get_device_name(), "compute_capability": f"{major}.{minor}",
-            "tensorrt_version": trt.__version__}
+    return {
+        "gpu_name": torch.cuda.get_device_name(),
+        "compute_capability": f"{major}.{minor}",
+        "tensorrt_version": trt.__version__,
+    }
 
 
-def write_engine_metadata(engine_path: str | Path, onnx_path: str | Path, precision: str,
-                          settings: BuildSettings, environment: dict[str, str], **extra: Any) -> dict[str, Any]:
-    meta = {**environment, "onnx_path": str(onnx_path), "onnx_sha256": sha256_file(onnx_path),
-            "precision": precision, "profile": asdict(settings), **extra}
+def write_engine_metadata(
+    engine_path: str | Path,
+    onnx_path: str | Path,
+    precision: str,
+    settings: BuildSettings,
+    environment: dict[str, str],
+    **extra: Any,
+) -> dict[str, Any]:
+    meta = {
+        **environment,
+        "onnx_path": str(onnx_path),
+        "onnx_sha256": sha256_file(onnx_path),
+        "precision": precision,
+        "profile": asdict(settings),
+        **extra,
+    }
     with atomic_path(metadata_path(engine_path)) as tmp:
         tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return meta
 
 
-def check_engine_metadata(engine_path: str | Path, environment: dict[str, str],
-                          onnx_path: str | Path | None = None) -> dict[str, Any]:
+def check_engine_metadata(
+    engine_path: str | Path, environment: dict[str, str], onnx_path: str | Path | None = None
+) -> dict[str, Any]:
     """The engine's metadata; raises EngineMismatchError when it does not belong to ``environment``.
 
     TensorRT engines only run on the GPU model and TensorRT version that built them; an engine
@@ -140,30 +161,47 @@ def check_engine_metadata(engine_path: str | Path, environment: dict[str, str],
     if not engine_path.is_file():
         raise EngineMismatchError(f"{engine_path}: engine file not found; run `kedro run --pipelines build`")
     if not meta_file.is_file():
-        raise EngineMismatchError(f"{engine_path}: no metadata file {meta_file.name} beside it, so its GPU, "
-                                  "TensorRT version and source ONNX are unknown; rebuild it with "
-                                  "`kedro run --pipelines build`")
+        raise EngineMismatchError(
+            f"{engine_path}: no metadata file {meta_file.name} beside it, so its GPU, "
+            "TensorRT version and source ONNX are unknown; rebuild it with "
+            "`kedro run --pipelines build`"
+        )
     try:
         meta = json.loads(meta_file.read_text())
     except json.JSONDecodeError as exc:
-        raise EngineMismatchError(f"{meta_file}: unreadable engine metadata ({exc}); rebuild the engine") from exc
-    problems = [f"{key} is {meta.get(key)!r} in the engine but {value!r} here"
-                for key, value in environment.items() if meta.get(key) != value]
+        raise EngineMismatchError(
+            f"{meta_file}: unreadable engine metadata ({exc}); rebuild the engine"
+        ) from exc
+    problems = [
+        f"{key} is {meta.get(key)!r} in the engine but {value!r} here"
+        for key, value in environment.items()
+        if meta.get(key) != value
+    ]
     if onnx_path is not None:
         sha = sha256_file(onnx_path)
         if meta.get("onnx_sha256") != sha:
-            problems.append(f"it was built from an ONNX with sha256 {str(meta.get('onnx_sha256'))[:12]}… "
-                            f"but {onnx_path} now has {sha[:12]}… (stale engine)")
+            problems.append(
+                f"it was built from an ONNX with sha256 {str(meta.get('onnx_sha256'))[:12]}… "
+                f"but {onnx_path} now has {sha[:12]}… (stale engine)"
+            )
     if problems:
-        raise EngineMismatchError(f"{engine_path}: refusing a foreign or stale TensorRT engine: "
-                                  + "; ".join(problems) + ". Rebuild it on this machine with "
-                                  "`kedro run --pipelines build`")
+        raise EngineMismatchError(
+            f"{engine_path}: refusing a foreign or stale TensorRT engine: "
+            + "; ".join(problems)
+            + ". Rebuild it on this machine with "
+            "`kedro run --pipelines build`"
+        )
     return meta
 
 
-def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str, settings: BuildSettings,
-                 timing_cache: str | Path | None = None) -> dict[str, Any]:
-    """Parse ``onnx_path``, build a serialized engine at ``engine_path`` (+ metadata); returns the metadata."""
+def build_engine(
+    onnx_path: str | Path,
+    engine_path: str | Path,
+    precision: str,
+    settings: BuildSettings,
+    timing_cache: str | Path | None = None,
+) -> dict[str, Any]:
+    """Parse ``onnx_path``, build a serialized engine at ``engine_path`` (+ metadata); return the metadata."""
     import tensorrt as trt
 
     if precision not in PRECISIONS:
@@ -191,10 +229,16 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
         tensor = network.get_input(i)
         sample = tuple(tensor.shape)[1:]
         if any(d < 0 for d in sample):
-            raise HeadposeError(f"{onnx_path}: input {tensor.name} has dynamic non-batch dims {tensor.shape}; "
-                                "export with a fixed image size")
-        profile.set_shape(tensor.name, (settings.min_batch, *sample), (settings.opt_batch, *sample),
-                          (settings.max_batch, *sample))
+            raise HeadposeError(
+                f"{onnx_path}: input {tensor.name} has dynamic non-batch dims {tensor.shape}; "
+                "export with a fixed image size"
+            )
+        profile.set_shape(
+            tensor.name,
+            (settings.min_batch, *sample),
+            (settings.opt_batch, *sample),
+            (settings.max_batch, *sample),
+        )
     config.add_optimization_profile(profile)
 
     # The timing cache makes rebuilds on the same GPU fast; a mismatched cache is rejected, not reused.
@@ -212,17 +256,33 @@ def build_engine(onnx_path: str | Path, engine_path: str | Path, precision: str,
     if cache_file:
         with atomic_path(cache_file) as tmp:
             tmp.write_bytes(config.get_timing_cache().serialize())
-    meta = write_engine_metadata(engine_path, onnx_path, precision, settings, current_environment(),
-                                 strongly_typed=strongly_typed, build_seconds=round(seconds, 2))
+    meta = write_engine_metadata(
+        engine_path,
+        onnx_path,
+        precision,
+        settings,
+        current_environment(),
+        strongly_typed=strongly_typed,
+        build_seconds=round(seconds, 2),
+    )
     log.info("built %s engine %s from %s in %.1f s", precision, engine_path, onnx_path, seconds)
     return meta
 
 
-def build_or_skip(onnx_path: str | Path | None, engine_path: str | Path, precision: str, settings: BuildSettings,
-                  timing_cache: str | Path | None = None) -> dict[str, Any]:
-    """``{"status": "built", ...metadata}`` or ``{"status": "skipped", "reason": ...}`` (no TensorRT/GPU/ONNX)."""
-    result = {"engine_path": str(engine_path), "onnx_path": str(onnx_path) if onnx_path else None,
-              "precision": precision}
+def build_or_skip(
+    onnx_path: str | Path | None,
+    engine_path: str | Path,
+    precision: str,
+    settings: BuildSettings,
+    timing_cache: str | Path | None = None,
+) -> dict[str, Any]:
+    """``{"status": "built", ...metadata}``, or ``{"status": "skipped", "reason": ...}`` without TensorRT,
+    a GPU or the ONNX file."""
+    result = {
+        "engine_path": str(engine_path),
+        "onnx_path": str(onnx_path) if onnx_path else None,
+        "precision": precision,
+    }
     reason = tensorrt_unavailable_reason()
     if reason is None and (onnx_path is None or not Path(onnx_path).is_file()):
         reason = f"source ONNX {onnx_path} does not exist"
@@ -231,4 +291,8 @@ def build_or_skip(onnx_path: str | Path | None, engine_path: str | Path, precisi
     if reason is not None:
         log.warning("TensorRT %s engine %s skipped: %s", precision, engine_path, reason)
         return {**result, "status": "skipped", "reason": reason}
-    return {**result, "status": "built", **build_engine(onnx_path, engine_path, precision, settings, timing_cache)}
+    return {
+        **result,
+        "status": "built",
+        **build_engine(onnx_path, engine_path, precision, settings, timing_cache),
+    }

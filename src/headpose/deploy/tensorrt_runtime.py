@@ -13,7 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from headpose.deploy.tensorrt_build import check_engine_metadata, current_environment, tensorrt_unavailable_reason
+from headpose.deploy.tensorrt_build import (
+    check_engine_metadata,
+    current_environment,
+    tensorrt_unavailable_reason,
+)
 from headpose.errors import HeadposeError, ModelError
 
 
@@ -39,7 +43,9 @@ class TensorRTEngine:
         inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
         if len(inputs) != 1 or len(outputs) != 1:
-            raise ModelError(f"{self.path}: expected one input and one output tensor, got {inputs} -> {outputs}")
+            raise ModelError(
+                f"{self.path}: expected one input and one output tensor, got {inputs} -> {outputs}"
+            )
         (self.input_name,), (self.output_name,) = inputs, outputs
         self._dtypes = {n: _torch_dtype(self.engine.get_tensor_dtype(n)) for n in names}
         shape = tuple(self.engine.get_tensor_shape(self.input_name))
@@ -57,13 +63,20 @@ class TensorRTEngine:
         import torch
 
         if batch.shape[0] > self.max_batch:
-            raise HeadposeError(f"{self.path}: batch {batch.shape[0]} exceeds the engine's max batch {self.max_batch}")
+            raise HeadposeError(
+                f"{self.path}: batch {batch.shape[0]} exceeds the engine's max batch {self.max_batch}"
+            )
         with torch.cuda.stream(self.stream):
             x = batch.to(self.device, self._dtypes[self.input_name], non_blocking=True).contiguous()
             if not self.context.set_input_shape(self.input_name, tuple(x.shape)):
-                raise HeadposeError(f"{self.path}: input shape {tuple(x.shape)} is outside the optimisation profile")
-            out = torch.empty(tuple(self.context.get_tensor_shape(self.output_name)),
-                              dtype=self._dtypes[self.output_name], device=self.device)
+                raise HeadposeError(
+                    f"{self.path}: input shape {tuple(x.shape)} is outside the optimisation profile"
+                )
+            out = torch.empty(
+                tuple(self.context.get_tensor_shape(self.output_name)),
+                dtype=self._dtypes[self.output_name],
+                device=self.device,
+            )
             self.context.set_tensor_address(self.input_name, x.data_ptr())
             self.context.set_tensor_address(self.output_name, out.data_ptr())
             if not self.context.execute_async_v3(self.stream.cuda_stream):
@@ -86,7 +99,12 @@ def _torch_dtype(trt_dtype):
     import tensorrt as trt
     import torch
 
-    table = {trt.float32: torch.float32, trt.float16: torch.float16, trt.int8: torch.int8, trt.int32: torch.int32}
+    table = {
+        trt.float32: torch.float32,
+        trt.float16: torch.float16,
+        trt.int8: torch.int8,
+        trt.int32: torch.int32,
+    }
     if trt_dtype not in table:
         raise ModelError(f"unsupported TensorRT I/O dtype {trt_dtype}")
     return table[trt_dtype]

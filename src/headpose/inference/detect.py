@@ -90,9 +90,9 @@ class Detection:
 class CropMapping(Config, section="crop_mapping"):
     """Detector box -> training crop box (see the module docstring)."""
 
-    scale: float = knob(1.0, lo=0.0)               # landmark-box side / detector-box side (> 0)
-    shift: tuple[float, float] = (0.0, 0.0)        # landmark-box centre - detector-box centre, in detector sides
-    margin: float = knob(DEFAULT_MARGIN, lo=0.0)   # crops.box_from_landmarks margin used in training
+    scale: float = knob(1.0, lo=0.0)  # landmark-box side / detector-box side (> 0)
+    shift: tuple[float, float] = (0.0, 0.0)  # landmark-box centre - detector-box centre, in detector sides
+    margin: float = knob(DEFAULT_MARGIN, lo=0.0)  # crops.box_from_landmarks margin used in training
 
     def check(self) -> None:
         if not (self.scale > 0 and math.isfinite(self.scale)):
@@ -136,21 +136,30 @@ class DlibHogDetector(Config, section="dlib"):
         try:
             import dlib
         except ImportError as exc:
-            raise ConfigError("the dlib face detector needs the 'dlib-bin' package (pip install dlib-bin), "
-                              "or pass --boxes / --detector whole") from exc
+            raise ConfigError(
+                "the dlib face detector needs the 'dlib-bin' package (pip install dlib-bin), "
+                "or pass --boxes / --detector whole"
+            ) from exc
         self._detector = dlib.get_frontal_face_detector()
 
     def detect(self, image: np.ndarray, key: str) -> list[Detection]:
         h, w = image.shape[:2]
         factor = min(1.0, self.max_side / max(h, w))
-        small = image if factor == 1.0 else cv2.resize(image, (round(w * factor), round(h * factor)),
-                                                       interpolation=cv2.INTER_AREA)
+        small = (
+            image
+            if factor == 1.0
+            else cv2.resize(image, (round(w * factor), round(h * factor)), interpolation=cv2.INTER_AREA)
+        )
         rects, scores, _ = self._detector.run(np.ascontiguousarray(small), self.upsample, self.threshold)
         # dlib's right/bottom are inclusive pixel indices; scores are SVM margins, squashed to (0, 1)
         # by a logistic (a ranking, not a calibrated probability).
-        return [Detection(tuple(v / factor for v in (r.left(), r.top(), r.right() + 1, r.bottom() + 1)),
-                          1.0 / (1.0 + math.exp(-s)))
-                for r, s in zip(rects, scores, strict=True)]
+        return [
+            Detection(
+                tuple(v / factor for v in (r.left(), r.top(), r.right() + 1, r.bottom() + 1)),
+                1.0 / (1.0 + math.exp(-s)),
+            )
+            for r, s in zip(rects, scores, strict=True)
+        ]
 
 
 @dataclass
@@ -203,11 +212,16 @@ def load_boxes(path: str | Path) -> dict[str, list[Detection]]:
 
 
 def _parse_box(path: Path, key: str, box: Any) -> Detection:
-    ok = (isinstance(box, list) and len(box) in (4, 5)
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box))
+    ok = (
+        isinstance(box, list)
+        and len(box) in (4, 5)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+    )
     if not ok or box[2] <= box[0] or box[3] <= box[1]:
-        raise InputError(f"{path}: entry {key!r} has a bad box {box!r}; "
-                         "expected [x0, y0, x1, y1] or [x0, y0, x1, y1, score] with x1 > x0 and y1 > y0")
+        raise InputError(
+            f"{path}: entry {key!r} has a bad box {box!r}; "
+            "expected [x0, y0, x1, y1] or [x0, y0, x1, y1, score] with x1 > x0 and y1 > y0"
+        )
     return Detection(tuple(float(v) for v in box[:4]), float(box[4]) if len(box) == 5 else 1.0)
 
 
@@ -233,7 +247,9 @@ class BlazeFaceFaceDetector(Config, section="blazeface"):
 
     def check(self) -> None:
         if not 0.0 < self.min_score < 1.0:
-            raise self.problem("min_score", f"expected a score strictly between 0 and 1, got {self.min_score!r}")
+            raise self.problem(
+                "min_score", f"expected a score strictly between 0 and 1, got {self.min_score!r}"
+            )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -251,23 +267,32 @@ class BlazeFaceFaceDetector(Config, section="blazeface"):
         full_h, full_w = image.shape[:2]
         factor = min(1.0, self.min_tile * 2 ** (self.tile_levels - 1) / max(full_h, full_w))
         if factor < 1.0:
-            image = cv2.resize(image, (max(1, round(full_w * factor)), max(1, round(full_h * factor))),
-                               interpolation=cv2.INTER_AREA)
+            image = cv2.resize(
+                image,
+                (max(1, round(full_w * factor)), max(1, round(full_h * factor))),
+                interpolation=cv2.INTER_AREA,
+            )
         h, w = image.shape[:2]
         boxes, scores = [], []
         for x0, y0, x1, y1 in _tiles(w, h, self.tile_levels, self.min_tile):
             for face in self._detector.detect(np.ascontiguousarray(image[y0:y1, x0:x1])):
                 box = np.asarray(face.box) + [x0, y0, x0, y0]
                 edge = max(2.0, 0.01 * (x1 - x0))
-                touches_inner_edge = ((x0 > 0 and box[0] < x0 + edge) or (y0 > 0 and box[1] < y0 + edge)
-                                      or (x1 < w and box[2] > x1 - edge) or (y1 < h and box[3] > y1 - edge))
+                touches_inner_edge = (
+                    (x0 > 0 and box[0] < x0 + edge)
+                    or (y0 > 0 and box[1] < y0 + edge)
+                    or (x1 < w and box[2] > x1 - edge)
+                    or (y1 < h and box[3] > y1 - edge)
+                )
                 if not touches_inner_edge:
                     boxes.append(box)
                     scores.append(face.score)
         if not boxes:
             return []
         boxes_arr, scores_arr = np.array(boxes), np.array(scores)
-        merged = weighted_nms(boxes_arr, np.zeros((len(boxes), 0, 2)), scores_arr, self._detector.iou_threshold)
+        merged = weighted_nms(
+            boxes_arr, np.zeros((len(boxes), 0, 2)), scores_arr, self._detector.iou_threshold
+        )
         return [Detection(tuple(float(v) / factor for v in box), float(score)) for box, _, score in merged]
 
 
@@ -279,16 +304,17 @@ def _tiles(w: int, h: int, levels: int, min_tile: int) -> list[tuple[int, int, i
         tile = side // 2**k
         if tile < min_tile:
             break
-        stride = tile // 2
-
-        def starts(extent: int) -> list[int]:
-            if extent <= tile:
-                return [0]
-            last = extent - tile
-            return sorted({*range(0, last, stride), last})
-
-        out += [(x, y, min(w, x + tile), min(h, y + tile)) for y in starts(h) for x in starts(w)]
+        ys, xs = _tile_starts(h, tile), _tile_starts(w, tile)
+        out += [(x, y, min(w, x + tile), min(h, y + tile)) for y in ys for x in xs]
     return out
+
+
+def _tile_starts(extent: int, tile: int) -> list[int]:
+    """Tile origins along one side: every half tile, and one flush with the end."""
+    if extent <= tile:
+        return [0]
+    last = extent - tile
+    return sorted({*range(0, last, tile // 2), last})
 
 
 DETECTORS = {"blazeface": BlazeFaceFaceDetector, "dlib": DlibHogDetector, "whole": WholeImageDetector}
@@ -296,6 +322,7 @@ DETECTORS = {"blazeface": BlazeFaceFaceDetector, "dlib": DlibHogDetector, "whole
 
 def create_detector(name: str, **kwargs: Any) -> FaceDetector:
     if name not in DETECTORS:
-        raise ConfigError(f"unknown face detector {name!r}; choose one of {sorted(DETECTORS)} "
-                          "or pass --boxes")
+        raise ConfigError(
+            f"unknown face detector {name!r}; choose one of {sorted(DETECTORS)} or pass --boxes"
+        )
     return DETECTORS[name](**kwargs)

@@ -33,8 +33,15 @@ def synthetic_crops(n: int, size: int, seed: int):
     return generate(dict(num_images=n, image_size=max(16, size), seed=seed), workers=1, progress=False)
 
 
-def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "cpu",
-                 calibration_images: int = 256, max_drop_deg: float = 0.3, opset: int | None = None) -> dict[str, Any]:
+def export_model(
+    ref: str,
+    out: str | Path,
+    int8: bool = False,
+    variant: str = "cpu",
+    calibration_images: int = 256,
+    max_drop_deg: float = 0.3,
+    opset: int | None = None,
+) -> dict[str, Any]:
     """Write ``ref`` as ONNX to ``out`` (see the module docstring); returns a report."""
     import onnx
 
@@ -54,7 +61,9 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
     elif path.suffix == ".onnx":
         proto, size, metadata = _from_onnx(path)
     else:
-        raise ModelError(f"{path}: export reads .pt checkpoints and .onnx files, not {path.suffix or 'this file'}")
+        raise ModelError(
+            f"{path}: export reads .pt checkpoints and .onnx files, not {path.suffix or 'this file'}"
+        )
 
     quantized = any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
     metadata.setdefault("precision", "int8" if quantized else "fp32")
@@ -62,14 +71,20 @@ def export_model(ref: str, out: str | Path, int8: bool = False, variant: str = "
     precision = "int8" if quantized else "fp32"
     if int8:
         if quantized:
-            raise ConfigError(f"{path}: already quantised (it holds QuantizeLinear nodes); export it without --int8")
+            raise ConfigError(
+                f"{path}: already quantised (it holds QuantizeLinear nodes); export it without --int8"
+            )
         proto, report["int8"] = _quantize(proto, size, variant, calibration_images, max_drop_deg)
         _describe_int8(proto, metadata, report["int8"], calibration_images)
         precision = "int8"
     save_onnx(proto, out)
     loaded = onnx_predictor(out)  # must load in ONNX Runtime as written
-    report.update(precision=precision, input_size=loaded.input_size, size_bytes=out.stat().st_size,
-                  metadata=onnx_metadata(onnx.load(str(out))))
+    report.update(
+        precision=precision,
+        input_size=loaded.input_size,
+        size_bytes=out.stat().st_size,
+        metadata=onnx_metadata(onnx.load(str(out))),
+    )
     return report
 
 
@@ -117,35 +132,53 @@ def _describe_int8(proto, metadata: dict[str, str], q: dict[str, Any], calibrati
     from headpose.deploy.runtime import with_metadata
 
     with_metadata(proto, {k: v for k, v in metadata.items() if k != "precision"})  # quantisation drops them
-    with_metadata(proto, {
-        "precision": f"int8 ({q['variant']}: {q['target']}, static Q/DQ, per-channel weights)",
-        "quantization": f"calibrated on {calibration_images} synthetic renders; float units: "
-                        f"{', '.join(q['float_units']) or 'none'}; synthetic val MAE {q['int8_val_mae']:.3f} "
-                        f"vs FP32 {q['fp32_val_mae']:.3f} deg"}, overwrite=True)
+    with_metadata(
+        proto,
+        {
+            "precision": f"int8 ({q['variant']}: {q['target']}, static Q/DQ, per-channel weights)",
+            "quantization": f"calibrated on {calibration_images} synthetic renders; float units: "
+            f"{', '.join(q['float_units']) or 'none'}; synthetic val MAE {q['int8_val_mae']:.3f} "
+            f"vs FP32 {q['fp32_val_mae']:.3f} deg",
+        },
+        overwrite=True,
+    )
 
 
-def _quantize(proto, size: int, variant: str, calibration_images: int,
-              max_drop_deg: float) -> tuple[Any, dict[str, Any]]:
+def _quantize(
+    proto, size: int, variant: str, calibration_images: int, max_drop_deg: float
+) -> tuple[Any, dict[str, Any]]:
     from headpose.compression.quantization import PTQConfig, count_qdq, ptq_within_budget
 
-    config = PTQConfig(max_drop_deg=max_drop_deg, calibration_images=calibration_images,
-                       validation_images=calibration_images)
+    config = PTQConfig(
+        max_drop_deg=max_drop_deg, calibration_images=calibration_images, validation_images=calibration_images
+    )
     if variant not in config.variants:
         raise ConfigError(f"--int8-variant {variant!r}: choose one of {sorted(config.variants)}")
     calibration = synthetic_crops(calibration_images, size, CALIBRATION_SEED)
     val = synthetic_crops(calibration_images, size, VALIDATION_SEED)
     quantized, report = ptq_within_budget(proto, calibration, val, size, config.variants[variant], config)
-    summary = {"variant": variant, "target": config.variants[variant].target, "max_drop_deg": max_drop_deg,
-               "val_images": report["val_images"], "fp32_val_mae": report["fp32_val_mae"],
-               "int8_val_mae": report["int8_val_mae"], "drop_deg": report["drop_deg"],
-               "float_units": report["float_units"], "int8_units": report["int8_units"], "qdq": count_qdq(quantized)}
+    summary = {
+        "variant": variant,
+        "target": config.variants[variant].target,
+        "max_drop_deg": max_drop_deg,
+        "val_images": report["val_images"],
+        "fp32_val_mae": report["fp32_val_mae"],
+        "int8_val_mae": report["int8_val_mae"],
+        "drop_deg": report["drop_deg"],
+        "float_units": report["float_units"],
+        "int8_units": report["int8_units"],
+        "qdq": count_qdq(quantized),
+    }
     if not report["within_budget"]:
-        raise GateError(f"INT8 ({variant}) misses the accuracy budget: synthetic val MAE "
-                        f"{report['int8_val_mae']:.3f} vs FP32 {report['fp32_val_mae']:.3f} deg (drop "
-                        f"{report['drop_deg']:.3f} > --max-drop {max_drop_deg}) even with "
-                        f"{', '.join(report['float_units'])} in float; ship FP32 or raise --max-drop")
+        raise GateError(
+            f"INT8 ({variant}) misses the accuracy budget: synthetic val MAE "
+            f"{report['int8_val_mae']:.3f} vs FP32 {report['fp32_val_mae']:.3f} deg (drop "
+            f"{report['drop_deg']:.3f} > --max-drop {max_drop_deg}) even with "
+            f"{', '.join(report['float_units'])} in float; ship FP32 or raise --max-drop"
+        )
     if not summary["int8_units"]:
-        raise GateError(f"INT8 ({variant}): every unit had to stay in float to meet --max-drop {max_drop_deg}; "
-                        "the file would not be quantised -- ship FP32")
+        raise GateError(
+            f"INT8 ({variant}): every unit had to stay in float to meet --max-drop {max_drop_deg}; "
+            "the file would not be quantised -- ship FP32"
+        )
     return quantized, summary
-

@@ -14,9 +14,9 @@ class Frame:
     """One image or video frame on its way through the pipeline. Boxes are in decoded pixels;
     ``scale`` is decoded / original size (< 1 when a huge image was downscaled)."""
 
-    source: str            # the file (or camera) it came from
-    frame: int             # frame number in a video; 0 for an image
-    key: str               # --boxes key: relative path for images, frame number for video
+    source: str  # the file (or camera) it came from
+    frame: int  # frame number in a video; 0 for an image
+    key: str  # --boxes key: relative path for images, frame number for video
     image: np.ndarray | None = None
     scale: float = 1.0
     error: str | None = None
@@ -34,11 +34,11 @@ class Frame:
 class Plan:
     """An opened input: its frames and where its annotated outputs go."""
 
-    kind: str                                  # "images" or "video"
+    kind: str  # "images" or "video"
     name: str
     source: Iterator[Frame]
     total: int | None
     fps: float | None = None
-    outputs: dict[str, Path] = field(default_factory=dict)   # images: key -> annotated path
+    outputs: dict[str, Path] = field(default_factory=dict)  # images: key -> annotated path
     video_out: Path | None = None
-    expected_frames: int | None = None         # a video file: what its header promises
+    expected_frames: int | None = None  # a video file: what its header promises

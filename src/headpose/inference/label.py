@@ -45,8 +45,10 @@ def make_teacher(calibrated: bool = True, min_score: float = 0.5, threads: int =
     calibration = None
     if calibrated:
         if not CALIBRATION_PATH.is_file():
-            raise ConfigError(f"the teacher's yaw calibration is not installed: {CALIBRATION_PATH} is missing; "
-                              "pass --no-calibration for the uncorrected yaw")
+            raise ConfigError(
+                f"the teacher's yaw calibration is not installed: {CALIBRATION_PATH} is missing; "
+                "pass --no-calibration for the uncorrected yaw"
+            )
         calibration = default_calibration()
     return MediaPipeTeacher(min_score=min_score, refine=False, threads=threads, calibration=calibration)
 
@@ -55,8 +57,9 @@ def _round(values, digits: int = 3) -> list[float]:
     return [round(float(v), digits) for v in np.asarray(values).reshape(-1)]
 
 
-def face_records(teacher, image: np.ndarray, file: str, scale: float = 1.0,
-                 max_faces: int | None = None) -> list[dict[str, Any]]:
+def face_records(
+    teacher, image: np.ndarray, file: str, scale: float = 1.0, max_faces: int | None = None
+) -> list[dict[str, Any]]:
     """One JSON-ready record per face the teacher finds in ``image`` (boxes divided by ``scale``, the
     decoded / original size)."""
     # label_image labels the detector's faces and keeps each one's score: pair them by it.
@@ -67,32 +70,52 @@ def face_records(teacher, image: np.ndarray, file: str, scale: float = 1.0,
     for k, label in enumerate(labels):
         box = boxes.get(float(label.detector_score))
         yaw, pitch, roll = _round(label.angles)
-        records.append({
-            "file": file, "face": k, "box": None if box is None else _round(np.asarray(box) * inv, 2),
-            "crop_box": _round(np.asarray(label.box) * inv, 2),
-            "yaw": yaw, "pitch": pitch, "roll": roll, "raw_angles": _round(label.raw_angles),
-            "detector_score": round(float(label.detector_score), 4), "presence": round(float(label.presence), 4),
-            "residual": round(float(label.residual), 4), "teacher": teacher.name,
-            "teacher_version": teacher.version, "calibrated": teacher.calibration is not None,
-        })
+        records.append(
+            {
+                "file": file,
+                "face": k,
+                "box": None if box is None else _round(np.asarray(box) * inv, 2),
+                "crop_box": _round(np.asarray(label.box) * inv, 2),
+                "yaw": yaw,
+                "pitch": pitch,
+                "roll": roll,
+                "raw_angles": _round(label.raw_angles),
+                "detector_score": round(float(label.detector_score), 4),
+                "presence": round(float(label.presence), 4),
+                "residual": round(float(label.residual), 4),
+                "teacher": teacher.name,
+                "teacher_version": teacher.version,
+                "calibrated": teacher.calibration is not None,
+            }
+        )
     return records
 
 
-def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path | None = None,
-                 calibrated: bool = True, min_score: float = 0.5, max_faces: int | None = None,
-                 max_pixels: int = 40_000_000, threads: int = 1, progress: bool = True) -> dict[str, Any]:
+def label_images(
+    input_path: str | Path,
+    jsonl: str | Path,
+    failures: str | Path | None = None,
+    calibrated: bool = True,
+    min_score: float = 0.5,
+    max_faces: int | None = None,
+    max_pixels: int = 40_000_000,
+    threads: int = 1,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Label every face of an image or a folder of images (recursively) into ``jsonl``; returns a
     summary. Failures go to ``failures`` (default ``<jsonl stem>.failures.jsonl``). Raises
     HeadposeError when no image yields a face."""
     path = Path(input_path)
     files = [file for file, _ in image_files(path)]
-    jsonl = Path(jsonl) if str(jsonl) == STDOUT else resolve_output(jsonl)  # a folder or a device: refused now
+    jsonl = (
+        Path(jsonl) if str(jsonl) == STDOUT else resolve_output(jsonl)
+    )  # a folder or a device: refused now
     failures = failures_path(failures, None, jsonl)
     teacher = make_teacher(calibrated, min_score, threads)
     counts = {"images": 0, "faces": 0, "images_with_faces": 0, "no_face": 0, "unreadable": 0}
     examples: list[str] = []
     start = time.perf_counter()
-    with atomic_text(jsonl) as out, (atomic_text(failures) if failures is not None else nullcontext()) as bad:
+    with atomic_text(jsonl) as out, atomic_text(failures) if failures is not None else nullcontext() as bad:
         for file in tqdm(files, desc="label", unit="img", disable=not progress):
             counts["images"] += 1
             records, error, kind = _label_file(teacher, file, max_pixels, max_faces, min_score)
@@ -108,16 +131,27 @@ def label_images(input_path: str | Path, jsonl: str | Path, failures: str | Path
                 log.warning(error)
                 examples.append(error)
         if counts["faces"] == 0:
-            raise InputError(f"no face labelled in {counts['images']} image(s) of {path}: " + "; ".join(examples[:3]))
+            raise InputError(
+                f"no face labelled in {counts['images']} image(s) of {path}: " + "; ".join(examples[:3])
+            )
     wall_s = time.perf_counter() - start
-    return {"input": str(path), **counts, "failures": counts["no_face"] + counts["unreadable"],
-            "failures_file": None if failures is None else str(failures), "jsonl": str(jsonl), "teacher": teacher.name,
-            "teacher_version": teacher.version, "calibrated": calibrated, "wall_s": round(wall_s, 3),
-            "images_per_s": round(counts["images"] / wall_s, 2) if wall_s > 0 else None}
+    return {
+        "input": str(path),
+        **counts,
+        "failures": counts["no_face"] + counts["unreadable"],
+        "failures_file": None if failures is None else str(failures),
+        "jsonl": str(jsonl),
+        "teacher": teacher.name,
+        "teacher_version": teacher.version,
+        "calibrated": calibrated,
+        "wall_s": round(wall_s, 3),
+        "images_per_s": round(counts["images"] / wall_s, 2) if wall_s > 0 else None,
+    }
 
 
-def _label_file(teacher, file: Path, max_pixels: int, max_faces: int | None,
-                min_score: float) -> tuple[list[dict[str, Any]], str | None, str]:
+def _label_file(
+    teacher, file: Path, max_pixels: int, max_faces: int | None, min_score: float
+) -> tuple[list[dict[str, Any]], str | None, str]:
     """One image's face records, and its error and failure kind when it yields none."""
     try:
         image, scale = read_image(file, max_pixels)
@@ -134,18 +168,31 @@ def label_summary_lines(summary: dict[str, Any]) -> list[str]:
         return f"{n} {word}{'s' * (n != 1)}"
 
     failures = summary["failures"]
-    detail = (f" ({summary['no_face']} without a face, {summary['unreadable']} unreadable; see "
-              f"{summary['failures_file']})") if failures else ""
+    detail = (
+        (
+            f" ({summary['no_face']} without a face, {summary['unreadable']} unreadable; see "
+            f"{summary['failures_file']})"
+        )
+        if failures
+        else ""
+    )
     yaw = "calibrated yaw" if summary["calibrated"] else "uncorrected yaw (--no-calibration)"
-    return [f"{count(summary['images'], 'image')} from {summary['input']}: {count(summary['faces'], 'face')} in "
-            f"{count(summary['images_with_faces'], 'image')}, {count(failures, 'failure')}{detail}",
-            f"teacher {summary['teacher']} {summary['teacher_version']}, {yaw}; "
-            f"{summary['images_per_s']} images/s ({summary['wall_s']:.2f} s)",
-            f"faces in {summary['jsonl']}"]
+    return [
+        f"{count(summary['images'], 'image')} from {summary['input']}: {count(summary['faces'], 'face')} in "
+        f"{count(summary['images_with_faces'], 'image')}, {count(failures, 'failure')}{detail}",
+        f"teacher {summary['teacher']} {summary['teacher_version']}, {yaw}; "
+        f"{summary['images_per_s']} images/s ({summary['wall_s']:.2f} s)",
+        f"faces in {summary['jsonl']}",
+    ]
 
 
-def evaluate_teacher(root: str | Path, protocol: str = "aflw2000_standard", calibrated: bool = True,
-                     threads: int = 1, progress: bool = True) -> dict[str, Any]:
+def evaluate_teacher(
+    root: str | Path,
+    protocol: str = "aflw2000_standard",
+    calibrated: bool = True,
+    threads: int = 1,
+    progress: bool = True,
+) -> dict[str, Any]:
     """MAE of the teacher on an AFLW2000-3D folder (see the module docstring)."""
     from headpose.data.aflw2000 import (
         AFLW2000_PROTOCOLS,
@@ -180,6 +227,13 @@ def evaluate_teacher(root: str | Path, protocol: str = "aflw2000_standard", cali
         true.append(ypr)
     skipped = report.finish("AFLW2000", root, len(true), len(stems))
     pred_arr, true_arr = np.asarray(pred, np.float64), np.asarray(true, np.float64)
-    return {**pose_metrics(pred_arr, true_arr), "buckets": mae_by_yaw_bucket(pred_arr, true_arr),
-            "skipped": int(len(skipped)), "skip_report": skipped, "model": TEACHER, "backend": "litert",
-            "teacher_version": teacher.version, "calibrated": calibrated}
+    return {
+        **pose_metrics(pred_arr, true_arr),
+        "buckets": mae_by_yaw_bucket(pred_arr, true_arr),
+        "skipped": int(len(skipped)),
+        "skip_report": skipped,
+        "model": TEACHER,
+        "backend": "litert",
+        "teacher_version": teacher.version,
+        "calibrated": calibrated,
+    }

@@ -28,28 +28,34 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_END = object()    # the source is exhausted
-_STOP = object()   # returned by _get when the pipeline is stopping
+_END = object()  # the source is exhausted
+_STOP = object()  # returned by _get when the pipeline is stopping
 
 
 @dataclass
 class Stage:
     name: str
     fn: Callable[[Any], Any]
-    batch: int = 0   # 0: fn(item) -> item; n >= 1: fn([up to n items]) -> [as many items]
+    batch: int = 0  # 0: fn(item) -> item; n >= 1: fn([up to n items]) -> [as many items]
 
 
 @dataclass
 class StageStats:
     items: int = 0
-    busy_s: float = 0.0   # time inside the stage's function (for the source: producing items)
+    busy_s: float = 0.0  # time inside the stage's function (for the source: producing items)
 
 
 class FramePipeline:
     """Threads that run ``stages`` over ``source``; entering yields the results in source order."""
 
-    def __init__(self, source: Iterable[Any], stages: Sequence[Stage], maxsize: int = 8, poll_s: float = 0.05,
-                 join_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        source: Iterable[Any],
+        stages: Sequence[Stage],
+        maxsize: int = 8,
+        poll_s: float = 0.05,
+        join_timeout_s: float = 10.0,
+    ) -> None:
         if maxsize < 1:
             raise ValueError(f"FramePipeline maxsize must be >= 1, got {maxsize}")
         for stage in stages:
@@ -167,8 +173,9 @@ class FramePipeline:
                 if stage.batch:
                     results = stage.fn(items)
                     if len(results) != len(items):
-                        raise RuntimeError(f"stage {stage.name!r} returned {len(results)} items "
-                                           f"for {len(items)}")
+                        raise RuntimeError(
+                            f"stage {stage.name!r} returned {len(results)} items for {len(items)}"
+                        )
                 else:
                     results = [stage.fn(item)]
                 stats.busy_s += time.perf_counter() - start

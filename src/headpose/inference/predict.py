@@ -49,8 +49,16 @@ class _Stages:
     not be thread-safe (dlib's is not), so each pool thread gets its own from ``make_detector``.
     """
 
-    def __init__(self, model: LoadedModel, make_detector: Callable[[], FaceDetector], mapping: CropMapping,
-                 config: PredictConfig, fps: float | None, drawing: bool, pool: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        model: LoadedModel,
+        make_detector: Callable[[], FaceDetector],
+        mapping: CropMapping,
+        config: PredictConfig,
+        fps: float | None,
+        drawing: bool,
+        pool: ThreadPoolExecutor,
+    ) -> None:
         self.model, self.make_detector, self.mapping, self.config = model, make_detector, mapping, config
         self.fps, self.drawing, self.pool = fps, drawing, pool
         self._local = threading.local()
@@ -100,8 +108,9 @@ class _Stages:
         if todo:
             batch = np.concatenate([f.inputs for f in todo])
             step = self.config.batch_size
-            angles = np.concatenate([self.model.predict(batch[i : i + step])
-                                     for i in range(0, len(batch), step)])
+            angles = np.concatenate(
+                [self.model.predict(batch[i : i + step]) for i in range(0, len(batch), step)]
+            )
             start = 0
             for f in todo:
                 f.raw_angles = np.asarray(angles[start : start + len(f.inputs)], np.float64)
@@ -113,8 +122,9 @@ class _Stages:
         if self.tracker is None or frame.image is None:
             frame.face_ids = list(range(len(frame.boxes)))
             return frame
-        frame.face_ids, frame.angles, frame.boxes = self.tracker.update(frame.frame / self.fps, frame.boxes,
-                                                                        frame.raw_angles)
+        frame.face_ids, frame.angles, frame.boxes = self.tracker.update(
+            frame.frame / self.fps, frame.boxes, frame.raw_angles
+        )
         return frame
 
     def draw(self, frame: Frame) -> Frame:
@@ -124,11 +134,17 @@ class _Stages:
         return frame
 
     def pipeline(self, plan: Plan) -> FramePipeline:
-        stages = [Stage("detect", self.detect_many, batch=self.config.detect_workers), Stage("crop", self.crop),
-                  Stage("infer", self.infer, batch=self.config.batch_size),
-                  Stage("track", self.track), Stage("draw", self.draw)]
+        stages = [
+            Stage("detect", self.detect_many, batch=self.config.detect_workers),
+            Stage("crop", self.crop),
+            Stage("infer", self.infer, batch=self.config.batch_size),
+            Stage("track", self.track),
+            Stage("draw", self.draw),
+        ]
         # ~7 x (maxsize + 1) frames in flight; images can be huge, so they go one at a time
-        return FramePipeline(plan.source, stages, maxsize=self.config.queue_size if plan.kind == "video" else 1)
+        return FramePipeline(
+            plan.source, stages, maxsize=self.config.queue_size if plan.kind == "video" else 1
+        )
 
 
 def _detectors(config: PredictConfig) -> tuple[Callable[[], FaceDetector], str, CropMapping]:
@@ -140,15 +156,24 @@ def _detectors(config: PredictConfig) -> tuple[Callable[[], FaceDetector], str, 
         make = lambda: create_detector(config.detector)  # noqa: E731
     detector = make()  # fails early on a bad boxes file or a missing detector package
     base = detector.mapping
-    mapping = CropMapping(scale=base.scale if config.box_scale is None else config.box_scale,
-                          shift=base.shift if config.box_shift is None else config.box_shift,
-                          margin=base.margin if config.margin is None else config.margin)
+    mapping = CropMapping(
+        scale=base.scale if config.box_scale is None else config.box_scale,
+        shift=base.shift if config.box_shift is None else config.box_shift,
+        margin=base.margin if config.margin is None else config.margin,
+    )
     return make, detector.name, mapping
 
 
-def predict(input_path: str | None, model: str, out_dir: str | Path | None = None,
-            jsonl: str | Path | None = None, camera: int | None = None, config: PredictConfig | None = None,
-            progress: bool = True, failures: str | Path | None = None) -> dict[str, Any]:
+def predict(
+    input_path: str | None,
+    model: str,
+    out_dir: str | Path | None = None,
+    jsonl: str | Path | None = None,
+    camera: int | None = None,
+    config: PredictConfig | None = None,
+    progress: bool = True,
+    failures: str | Path | None = None,
+) -> dict[str, Any]:
     """Run the model on every face of the input; returns a summary (counts, failures, timings).
 
     ``out_dir`` receives annotated images (same relative paths) or ``<video stem>_pose<suffix>``;
@@ -176,11 +201,19 @@ def predict(input_path: str | None, model: str, out_dir: str | Path | None = Non
     sink.log_unlogged_failures()
     stage_s = {name: round(stats.busy_s, 3) for name, stats in pipeline.stats.items()}
     return {
-        "input": plan.name, "kind": plan.kind, "model": str(loaded.path), "backend": loaded.backend,
-        "input_size": loaded.input_size, "detector": detector,
+        "input": plan.name,
+        "kind": plan.kind,
+        "model": str(loaded.path),
+        "backend": loaded.backend,
+        "input_size": loaded.input_size,
+        "detector": detector,
         "crop_mapping": {"scale": mapping.scale, "shift": list(mapping.shift), "margin": mapping.margin},
-        "smoothing": stages.smoothed, **sink.report(), "out": str(out_dir) if out_dir is not None else None,
-        "interrupted": interrupted, "model_load_s": round(load_s, 3), "wall_s": round(wall_s, 3),
+        "smoothing": stages.smoothed,
+        **sink.report(),
+        "out": str(out_dir) if out_dir is not None else None,
+        "interrupted": interrupted,
+        "model_load_s": round(load_s, 3),
+        "wall_s": round(wall_s, 3),
         "fps": round(sink.counts["frames"] / wall_s, 2) if wall_s > 0 else None,
         "stage_busy_s": {**stage_s, "write": round(sink.busy_s, 3)},
     }
@@ -198,7 +231,8 @@ def _consume(pipeline: FramePipeline, sink: Sink, total: int | None, camera: boo
             if not camera:
                 raise HeadposeError(
                     f"interrupted after {sink.counts['frames']} frames; the JSON lines and the annotated "
-                    "video were not written (annotated images written so far are complete)") from None
+                    "video were not written (annotated images written so far are complete)"
+                ) from None
             return True  # Ctrl-C is how a camera run ends: keep what was recorded
     return False
 
@@ -215,18 +249,27 @@ def summary_lines(summary: dict[str, Any]) -> list[str]:
     where = f" (see {summary['failures_file']})" if failures and summary["failures_file"] else ""
     if failures and not summary["failures_file"]:
         where = f" (first: {summary['failure_examples'][0]}; pass --failures FILE to keep them all)"
-    lines = [f"{_count(summary['frames'], unit)} from {summary['input']}: {_count(summary['faces'], 'face')} in "
-             f"{_count(summary['frames_with_faces'], unit)}, {_count(failures, 'failure')}{where}"
-             + (" (interrupted)" if summary["interrupted"] else "")]
-    lines.append(f"model {summary['model']} ({summary['backend']}, {summary['input_size']} px), "
-                 f"detector {summary['detector']}" + (", smoothed" if summary["smoothing"] else ""))
+    lines = [
+        f"{_count(summary['frames'], unit)} from {summary['input']}: {_count(summary['faces'], 'face')} in "
+        f"{_count(summary['frames_with_faces'], unit)}, {_count(failures, 'failure')}{where}"
+        + (" (interrupted)" if summary["interrupted"] else "")
+    ]
+    lines.append(
+        f"model {summary['model']} ({summary['backend']}, {summary['input_size']} px), "
+        f"detector {summary['detector']}" + (", smoothed" if summary["smoothing"] else "")
+    )
     fps = summary["fps"]
-    lines.append(f"{fps if fps is not None else '-'} {unit}s/s ({summary['wall_s']:.2f} s, model load "
-                 f"{summary['model_load_s']:.2f} s)")
+    lines.append(
+        f"{fps if fps is not None else '-'} {unit}s/s ({summary['wall_s']:.2f} s, model load "
+        f"{summary['model_load_s']:.2f} s)"
+    )
     outputs = []
     if summary["out"] is not None:
-        outputs.append(f"annotated video {summary['annotated_files'][0]}" if video and summary["annotated"]
-                       else f"{_count(summary['annotated'], 'annotated image')} in {summary['out']}")
+        outputs.append(
+            f"annotated video {summary['annotated_files'][0]}"
+            if video and summary["annotated"]
+            else f"{_count(summary['annotated'], 'annotated image')} in {summary['out']}"
+        )
     if summary["jsonl"] is not None:
         outputs.append(f"faces in {summary['jsonl']}")
     lines.append("outputs: " + (", ".join(outputs) if outputs else "none (pass --out and/or --json)"))

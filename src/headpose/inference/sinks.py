@@ -48,8 +48,15 @@ class Sink:
     ends without an exception.
     """
 
-    def __init__(self, plan: Plan, jsonl: str | Path | None, detector: str, smoothed: bool,
-                 fourcc: str, failures: Path | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        jsonl: str | Path | None,
+        detector: str,
+        smoothed: bool,
+        fourcc: str,
+        failures: Path | None = None,
+    ) -> None:
         self.plan, self.jsonl, self.detector, self.smoothed = plan, jsonl, detector, smoothed
         self.fourcc, self.failures_file = fourcc, failures
         self.counts = {"frames": 0, "faces": 0, "frames_with_faces": 0}
@@ -108,12 +115,19 @@ class Sink:
         if plan.kind == "video" and counts["frames"] == 0:
             raise InputError(f"{plan.name}: no frames could be decoded (empty or unsupported video)")
         if plan.expected_frames and counts["frames"] < plan.expected_frames:  # frames that never came
-            self.fail({"file": plan.name, "frame": counts["frames"],
-                       "error": f"{plan.name}: decoded {counts['frames']} of the {plan.expected_frames} frames "
-                                "its header promises; the video is truncated or corrupt"})
+            self.fail(
+                {
+                    "file": plan.name,
+                    "frame": counts["frames"],
+                    "error": f"{plan.name}: decoded {counts['frames']} of the {plan.expected_frames} frames "
+                    "its header promises; the video is truncated or corrupt",
+                }
+            )
         if plan.kind == "video" and counts["faces"] == 0:
-            raise InputError(f"{plan.name}: no face found in any of its {counts['frames']} frames by the "
-                             f"{self.detector} detector; try --boxes")
+            raise InputError(
+                f"{plan.name}: no face found in any of its {counts['frames']} frames by the "
+                f"{self.detector} detector; try --boxes"
+            )
         if plan.kind == "images" and len(self.failures) == counts["frames"]:
             details = "; ".join(f["error"] for f in self.failures[:3])
             details += f" (and {len(self.failures) - 3} more)" if len(self.failures) > 3 else ""
@@ -122,18 +136,23 @@ class Sink:
     def log_unlogged_failures(self) -> None:
         """One warning for the failures beyond the first few (those were logged one by one)."""
         if len(self.failures) > LOGGED_FAILURES:
-            log.warning("%d more failures%s", len(self.failures) - LOGGED_FAILURES,
-                        f" in {self.failures_file}" if self.failures_file else "")
+            log.warning(
+                "%d more failures%s",
+                len(self.failures) - LOGGED_FAILURES,
+                f" in {self.failures_file}" if self.failures_file else "",
+            )
 
     def report(self) -> dict[str, Any]:
         """Counts, failures and outputs, for the run's summary."""
         annotated = [str(self.plan.video_out)] if self.plan.video_out is not None else self.images
         return {
-            **self.counts, "failures": len(self.failures),
+            **self.counts,
+            "failures": len(self.failures),
             "failures_file": str(self.failures_file) if self.failures_file else None,
             "failure_examples": [f["error"] for f in self.failures[:3]],
             "jsonl": str(self.jsonl) if self.jsonl is not None else None,
-            "annotated": len(annotated), "annotated_files": annotated[:20],
+            "annotated": len(annotated),
+            "annotated_files": annotated[:20],
         }
 
 
@@ -153,8 +172,10 @@ class _VideoOut:
             self.writer = cv2.VideoWriter(str(self.path), codec, self.fps, (w, h))
             if not self.writer.isOpened():
                 self.writer = None
-                raise HeadposeError(f"{self.target}: cannot write video with codec {self.fourcc!r}; "
-                                    "try --fourcc MJPG with an .avi name")
+                raise HeadposeError(
+                    f"{self.target}: cannot write video with codec {self.fourcc!r}; "
+                    "try --fourcc MJPG with an .avi name"
+                )
         self.writer.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
 
     def close(self) -> None:
@@ -177,11 +198,16 @@ def _json_lines(frame: Frame, detector: str, smoothed: bool) -> Iterator[str]:
     for k, face in enumerate(frame.face_ids):
         yaw, pitch, roll = (round(float(v), 3) for v in frame.angles[k])
         row: dict[str, Any] = {
-            "file": frame.source, "frame": frame.frame, "face": int(face),
+            "file": frame.source,
+            "frame": frame.frame,
+            "face": int(face),
             "box": [round(float(v) * inv, 2) for v in frame.boxes[k]],
             "crop_box": [round(float(v) * inv, 2) for v in frame.crop_boxes[k]],
-            "yaw": yaw, "pitch": pitch, "roll": roll,
-            "confidence": round(float(frame.scores[k]), 4), "detector": detector,
+            "yaw": yaw,
+            "pitch": pitch,
+            "roll": roll,
+            "confidence": round(float(frame.scores[k]), 4),
+            "detector": detector,
         }
         if smoothed:
             row["raw"] = [round(float(v), 3) for v in frame.raw_angles[k]]

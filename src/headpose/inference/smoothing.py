@@ -20,11 +20,11 @@ from headpose.config import Config, knob
 class SmoothingConfig(Config, section="smoothing"):
     # Defaults measured on a 25 fps signal: +-2 deg noise keeps 33% of its sd (12% of its frame-to-frame
     # jitter), a 40 deg step is within 2 deg after 3 frames, a 90 deg/s turn lags by 3.5 deg.
-    min_cutoff: float = knob(0.5, lo=0.0)   # Hz at rest (> 0)
-    beta: float = knob(0.02, lo=0.0)        # cut-off gain per unit/s of speed
-    d_cutoff: float = knob(1.0, lo=0.0)     # Hz, for the speed estimate itself (> 0)
-    smooth_boxes: bool = False              # also smooth the drawn/reported boxes (crops always use the raw box)
-    box_beta: float = knob(0.01, lo=0.0)    # beta for boxes (pixels move faster than degrees)
+    min_cutoff: float = knob(0.5, lo=0.0)  # Hz at rest (> 0)
+    beta: float = knob(0.02, lo=0.0)  # cut-off gain per unit/s of speed
+    d_cutoff: float = knob(1.0, lo=0.0)  # Hz, for the speed estimate itself (> 0)
+    smooth_boxes: bool = False  # also smooth the drawn/reported boxes (crops always use the raw box)
+    box_beta: float = knob(0.01, lo=0.0)  # beta for boxes (pixels move faster than degrees)
 
     def check(self) -> None:
         for key in ("min_cutoff", "beta", "d_cutoff", "box_beta"):
@@ -47,8 +47,9 @@ class OneEuroFilter:
     value nearest the current estimate, so a roll crossing +-180 is not smoothed through 0.
     """
 
-    def __init__(self, min_cutoff: float = 0.5, beta: float = 0.02, d_cutoff: float = 1.0,
-                 period: float | None = None) -> None:
+    def __init__(
+        self, min_cutoff: float = 0.5, beta: float = 0.02, d_cutoff: float = 1.0, period: float | None = None
+    ) -> None:
         self.min_cutoff, self.beta, self.d_cutoff, self.period = min_cutoff, beta, d_cutoff, period
         self._t: float | None = None
         self._x = self._dx = None
@@ -109,8 +110,9 @@ class FaceTracker:
     _tracks: list[_Track] = field(default_factory=list)
     _next_id: int = 0
 
-    def update(self, t: float, boxes: np.ndarray,
-               angles: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+    def update(
+        self, t: float, boxes: np.ndarray, angles: np.ndarray
+    ) -> tuple[list[int], np.ndarray, np.ndarray]:
         """Track ids, (smoothed) angles (K, 3) and (smoothed) boxes (K, 4) for this frame's K faces."""
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         angles = np.asarray(angles, np.float64).reshape(-1, 3)

@@ -23,8 +23,11 @@ from headpose.inference.frames import Frame, Plan
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv")
 DEFAULT_FPS = 25.0  # when a video or camera does not report its frame rate
-_REDUCED_READS = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
-                  (2, cv2.IMREAD_REDUCED_COLOR_2))
+_REDUCED_READS = (
+    (8, cv2.IMREAD_REDUCED_COLOR_8),
+    (4, cv2.IMREAD_REDUCED_COLOR_4),
+    (2, cv2.IMREAD_REDUCED_COLOR_2),
+)
 
 
 def read_image(path: str | Path, max_pixels: int, on_large: str = "downscale") -> tuple[np.ndarray, float]:
@@ -40,8 +43,10 @@ def read_image(path: str | Path, max_pixels: int, on_large: str = "downscale") -
     reduction, flag = 1, cv2.IMREAD_COLOR
     if pixels is not None and pixels > max_pixels:
         if on_large == "refuse":
-            raise InputError(f"{path}: {pixels:,} pixels is more than max_pixels={max_pixels:,}; "
-                             "downscale the image, raise --max-pixels or use --on-large downscale")
+            raise InputError(
+                f"{path}: {pixels:,} pixels is more than max_pixels={max_pixels:,}; "
+                "downscale the image, raise --max-pixels or use --on-large downscale"
+            )
         reduction, flag = next(((r, f) for r, f in _REDUCED_READS if pixels / r**2 >= max_pixels), (1, flag))
     try:
         bgr = cv2.imdecode(np.fromfile(path, np.uint8), flag)
@@ -80,7 +85,9 @@ def image_files(path: Path, otherwise: str = "a folder of images") -> list[tuple
     raise InputError(f"{path}: not an image ({', '.join(IMAGE_SUFFIXES)}) or {otherwise}")
 
 
-def open_input(input_path: str | None, camera: int | None, out_dir: Path | None, config: PredictConfig) -> Plan:
+def open_input(
+    input_path: str | None, camera: int | None, out_dir: Path | None, config: PredictConfig
+) -> Plan:
     """The plan of an image, a folder of images, a video file or camera ``camera`` (exactly one)."""
     if (input_path is None) == (camera is None):
         raise ConfigError("give exactly one of INPUT (image, folder or video) and --camera N")
@@ -90,7 +97,9 @@ def open_input(input_path: str | None, camera: int | None, out_dir: Path | None,
     if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES:
         return _video_plan(path, out_dir, config.max_frames)
     files = image_files(path, otherwise=f"video ({', '.join(VIDEO_SUFFIXES)}) file")
-    return Plan("images", str(path), _image_frames(files, config), len(files), outputs=_image_outputs(files, out_dir))
+    return Plan(
+        "images", str(path), _image_frames(files, config), len(files), outputs=_image_outputs(files, out_dir)
+    )
 
 
 def _camera_plan(camera: int, out_dir: Path | None, max_frames: int | None) -> Plan:
@@ -99,8 +108,14 @@ def _camera_plan(camera: int, out_dir: Path | None, max_frames: int | None) -> P
         raise InputError(f"camera {camera} could not be opened (is it connected and free?)")
     fps = capture.get(cv2.CAP_PROP_FPS) or DEFAULT_FPS
     name = f"camera{camera}"
-    return Plan("video", name, _video_frames(capture, name, max_frames), max_frames, fps,
-                video_out=out_dir / f"{name}_pose.mp4" if out_dir else None)
+    return Plan(
+        "video",
+        name,
+        _video_frames(capture, name, max_frames),
+        max_frames,
+        fps,
+        video_out=out_dir / f"{name}_pose.mp4" if out_dir else None,
+    )
 
 
 def _video_plan(path: Path, out_dir: Path | None, max_frames: int | None) -> Plan:
@@ -110,9 +125,15 @@ def _video_plan(path: Path, out_dir: Path | None, max_frames: int | None) -> Pla
     fps = capture.get(cv2.CAP_PROP_FPS) or DEFAULT_FPS
     count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     total = min(count, max_frames) if count and max_frames else (count or max_frames)
-    return Plan("video", str(path), _video_frames(capture, str(path), max_frames), total, fps,
-                video_out=out_dir / f"{path.stem}_pose{path.suffix.lower()}" if out_dir else None,
-                expected_frames=total)
+    return Plan(
+        "video",
+        str(path),
+        _video_frames(capture, str(path), max_frames),
+        total,
+        fps,
+        video_out=out_dir / f"{path.stem}_pose{path.suffix.lower()}" if out_dir else None,
+        expected_frames=total,
+    )
 
 
 def _image_outputs(files: list[tuple[Path, str]], out_dir: Path | None) -> dict[str, Path]:

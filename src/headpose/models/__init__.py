@@ -7,5 +7,12 @@ from headpose.models import dense3dmm, fsanet, hopenet, sixd  # noqa: F401  (reg
 from headpose.models.backbones import create_backbone, list_backbones
 from headpose.models.registry import AnglesOnly, build_from_spec, create_model, list_models, register_model
 
-__all__ = ["AnglesOnly", "build_from_spec", "create_backbone", "create_model", "list_backbones",
-           "list_models", "register_model"]
+__all__ = [
+    "AnglesOnly",
+    "build_from_spec",
+    "create_backbone",
+    "create_model",
+    "list_backbones",
+    "list_models",
+    "register_model",
+]

@@ -31,8 +31,21 @@ class MobileNetReLU(nn.Module):
     """
 
     # (output channels, stride) of the 13 depthwise-separable blocks.
-    _BLOCKS = ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
-               (512, 1), (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1))
+    _BLOCKS = (
+        (64, 1),
+        (128, 2),
+        (128, 1),
+        (256, 2),
+        (256, 1),
+        (512, 2),
+        (512, 1),
+        (512, 1),
+        (512, 1),
+        (512, 1),
+        (512, 1),
+        (1024, 2),
+        (1024, 1),
+    )
 
     def __init__(self, width_mult: float = 1.0) -> None:
         super().__init__()
@@ -41,8 +54,9 @@ class MobileNetReLU(nn.Module):
         for out, stride in self._BLOCKS:
             out = _round_channels(out * width_mult)
             layers += [
-                Conv2dNormActivation(channels, channels, 3, stride=stride, groups=channels,
-                                     activation_layer=nn.ReLU6),
+                Conv2dNormActivation(
+                    channels, channels, 3, stride=stride, groups=channels, activation_layer=nn.ReLU6
+                ),
                 Conv2dNormActivation(channels, out, 1, activation_layer=nn.ReLU6),
             ]
             channels = out
@@ -87,19 +101,24 @@ def _load_local(model: nn.Module, path: str | Path, head: str | None) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if head is None or not k.startswith(f"{head}.")]
     if missing or unexpected:
-        raise ConfigError(f"{path}: checkpoint does not match this backbone "
-                          f"(missing {missing[:5]}, unexpected {unexpected[:5]}); "
-                          "use a torchvision checkpoint of the same architecture or one saved from it")
+        raise ConfigError(
+            f"{path}: checkpoint does not match this backbone "
+            f"(missing {missing[:5]}, unexpected {unexpected[:5]}); "
+            "use a torchvision checkpoint of the same architecture or one saved from it"
+        )
 
 
-def create_backbone(name: str, pretrained_path: str | Path | None = None,
-                    width_mult: float = 1.0) -> tuple[nn.Module, int]:
+def create_backbone(
+    name: str, pretrained_path: str | Path | None = None, width_mult: float = 1.0
+) -> tuple[nn.Module, int]:
     """Build backbone ``name``; returns (module mapping images to (N, C) features, C)."""
     if name not in _BACKBONES:
         raise ConfigError(f"unknown backbone {name!r}; known backbones: {', '.join(list_backbones())}")
     if width_mult != 1.0 and name not in _WIDTH_MULT:
-        raise ConfigError(f"backbone {name!r} has no width multiplier (got width_mult={width_mult}); "
-                          f"width_mult applies to {', '.join(sorted(_WIDTH_MULT))}")
+        raise ConfigError(
+            f"backbone {name!r} has no width multiplier (got width_mult={width_mult}); "
+            f"width_mult applies to {', '.join(sorted(_WIDTH_MULT))}"
+        )
     build, head = _BACKBONES[name]
     model = build(width_mult)
     if pretrained_path is not None:

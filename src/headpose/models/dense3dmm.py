@@ -21,8 +21,14 @@ POSE_PARAMS = 12
 
 @register_model("dense3dmm")
 class Dense3DMM(nn.Module):
-    def __init__(self, backbone: str = "mobilenet_relu", width_mult: float = 0.5,
-                 num_shape: int = 10, num_expression: int = 6, pretrained_path: str | None = None) -> None:
+    def __init__(
+        self,
+        backbone: str = "mobilenet_relu",
+        width_mult: float = 0.5,
+        num_shape: int = 10,
+        num_expression: int = 6,
+        pretrained_path: str | None = None,
+    ) -> None:
         super().__init__()
         self.num_shape, self.num_expression = num_shape, num_expression
         self.backbone, channels = create_backbone(backbone, pretrained_path, width_mult)
@@ -34,8 +40,13 @@ class Dense3DMM(nn.Module):
 
     def regularization_weights(self, shape_weight: float, expression_weight: float) -> torch.Tensor:
         """Per-parameter weights for losses.param_regularization: pose unpenalised."""
-        return torch.cat([torch.zeros(POSE_PARAMS), torch.full((self.num_shape,), float(shape_weight)),
-                          torch.full((self.num_expression,), float(expression_weight))])
+        return torch.cat(
+            [
+                torch.zeros(POSE_PARAMS),
+                torch.full((self.num_shape,), float(shape_weight)),
+                torch.full((self.num_expression,), float(expression_weight)),
+            ]
+        )
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         params = self.head(self.backbone(x))

@@ -50,8 +50,12 @@ _SCORINGS = ("conv", "variance", "uniform")
 
 def _sep_conv(cin: int, cout: int, act: type[nn.Module]) -> nn.Sequential:
     """Keras' SeparableConv2D + BatchNorm + activation."""
-    return nn.Sequential(nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False),
-                         nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), act())
+    return nn.Sequential(
+        nn.Conv2d(cin, cin, 3, padding=1, groups=cin, bias=False),
+        nn.Conv2d(cin, cout, 1, bias=False),
+        nn.BatchNorm2d(cout),
+        act(),
+    )
 
 
 class _Stream(nn.Module):
@@ -89,8 +93,14 @@ class _SSRStage(nn.Module):
 
 @register_model("fsanet")
 class FSANet(nn.Module):
-    def __init__(self, scoring: str = "conv", stage_bins: Sequence[int] = (3, 3, 3), grid: int = 8,
-                 primary_per_stage: int = 7, m_dim: int = 5) -> None:
+    def __init__(
+        self,
+        scoring: str = "conv",
+        stage_bins: Sequence[int] = (3, 3, 3),
+        grid: int = 8,
+        primary_per_stage: int = 7,
+        m_dim: int = 5,
+    ) -> None:
         super().__init__()
         if scoring not in _SCORINGS:
             raise ConfigError(f"fsanet: unknown scoring {scoring!r}; choose one of {', '.join(_SCORINGS)}")
@@ -108,15 +118,17 @@ class FSANet(nn.Module):
         # Aggregation: projections W_ij per (stage, primary feature) and one query per stage; a zero
         # query starts with uniform coupling, like the first iteration of dynamic routing.
         primaries = _STAGES * primary_per_stage
-        self.agg_weight = nn.Parameter(torch.randn(_STAGES, primaries, _CAPSULE_DIM, _STAGE_CHANNELS)
-                                       / math.sqrt(_STAGE_CHANNELS))
+        self.agg_weight = nn.Parameter(
+            torch.randn(_STAGES, primaries, _CAPSULE_DIM, _STAGE_CHANNELS) / math.sqrt(_STAGE_CHANNELS)
+        )
         self.agg_query = nn.Parameter(torch.zeros(_STAGES, _CAPSULE_DIM))
         self.ssr = nn.ModuleList(_SSRStage(b) for b in stage_bins)
 
     def _stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         pairs = zip(self.relu_stream(x), self.tanh_stream(x), self.relu_proj, self.tanh_proj)
-        return [F.adaptive_avg_pool2d(torch.relu(rp(r)) * torch.tanh(tp(t)), self.grid)
-                for r, t, rp, tp in pairs]
+        return [
+            F.adaptive_avg_pool2d(torch.relu(rp(r)) * torch.tanh(tp(t)), self.grid) for r, t, rp, tp in pairs
+        ]
 
     def _attention(self, u: torch.Tensor) -> torch.Tensor:
         """Scoring function Φ: (N, C, g, g) -> (N, g*g)."""

@@ -21,8 +21,13 @@ from headpose.rotation_torch import bins_to_degrees
 
 @register_model("hopenet")
 class Hopenet(nn.Module):
-    def __init__(self, backbone: str = "resnet50", width_mult: float = 1.0, flip_average: bool = False,
-                 pretrained_path: str | None = None) -> None:
+    def __init__(
+        self,
+        backbone: str = "resnet50",
+        width_mult: float = 1.0,
+        flip_average: bool = False,
+        pretrained_path: str | None = None,
+    ) -> None:
         super().__init__()
         self.backbone, channels = create_backbone(backbone, pretrained_path, width_mult)
         # The yaw, pitch and roll classifiers fused in one matmul: rows k*NUM_BINS.. belong to angle k.

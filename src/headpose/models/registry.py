@@ -29,8 +29,10 @@ def register_model(name: str) -> Callable[[M], M]:
 
     def decorator(cls: M) -> M:
         if name in _REGISTRY:
-            raise ConfigError(f"model name {name!r} is registered twice "
-                              f"({_REGISTRY[name].__qualname__} and {cls.__qualname__})")
+            raise ConfigError(
+                f"model name {name!r} is registered twice "
+                f"({_REGISTRY[name].__qualname__} and {cls.__qualname__})"
+            )
         _REGISTRY[name] = cls
         return cls
 
@@ -57,8 +59,9 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
     return model
 
 
-def build_from_spec(spec: Mapping[str, Any],
-                    state_dict: Mapping[str, torch.Tensor] | None = None) -> nn.Module:
+def build_from_spec(
+    spec: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor] | None = None
+) -> nn.Module:
     """Rebuild a model from ``model.spec`` (e.g. read back from JSON/YAML), optionally loading weights."""
     if "name" not in spec:
         raise ConfigError(f"model spec {dict(spec)} has no 'name'; known models: {', '.join(list_models())}")

@@ -16,8 +16,9 @@ from headpose.rotation_torch import matrix_to_euler, rotation_6d_to_matrix
 
 @register_model("sixd")
 class SixDRepNet(nn.Module):
-    def __init__(self, backbone: str = "resnet18", width_mult: float = 1.0,
-                 pretrained_path: str | None = None) -> None:
+    def __init__(
+        self, backbone: str = "resnet18", width_mult: float = 1.0, pretrained_path: str | None = None
+    ) -> None:
         super().__init__()
         self.backbone, channels = create_backbone(backbone, pretrained_path, width_mult)
         self.head = nn.Linear(channels, 6)

@@ -40,8 +40,10 @@ class Quantized(NamedTuple):
 def quantized_models(student: str) -> list[Quantized]:
     """The FP32 ONNX of ``student`` and its INT8 models (PTQ variants, and QAT for the QAT student)."""
     variants = (*PTQ_VARIANTS, QAT_VARIANT) if student == QAT_STUDENT else PTQ_VARIANTS
-    int8 = [Quantized(f"{student}_int8_{v}", student, "int8", int8_onnx(student, v), int8_onnx(student, v))
-            for v in variants]
+    int8 = [
+        Quantized(f"{student}_int8_{v}", student, "int8", int8_onnx(student, v), int8_onnx(student, v))
+        for v in variants
+    ]
     return [Quantized(student, student, "fp32", fp32_onnx(student), checkpoint(student)), *int8]
 
 

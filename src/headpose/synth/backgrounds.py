@@ -18,14 +18,15 @@ from numba import njit
 
 from headpose.synth.config import BANK_STREAM, SynthConfig, random_stream
 
-BANK_SIZE = 30           # background tiles, drawn once per (seed, image_size)
+BANK_SIZE = 30  # background tiles, drawn once per (seed, image_size)
 
 
 BACKGROUND_KEYS = ("offset", "flip", "mix", "bias", "gradient", "noise", "noise_seed")
 
 
-def sample_backgrounds(rng: np.random.Generator, n: int, image_size: int,
-                       noise: float) -> dict[str, np.ndarray]:
+def sample_backgrounds(
+    rng: np.random.Generator, n: int, image_size: int, noise: float
+) -> dict[str, np.ndarray]:
     """Per image: which bank tile, where, mirrored or not, a random colour transform and pixel noise
     up to ``noise``; the values :func:`compose_background` takes, under :data:`BACKGROUND_KEYS`."""
     spare = background_tile_side(image_size) - image_size
@@ -37,8 +38,9 @@ def sample_backgrounds(rng: np.random.Generator, n: int, image_size: int,
         "tile": rng.integers(0, BANK_SIZE, n),
         "offset": rng.integers(0, spare + 1, (n, 2)),
         "flip": rng.random(n) < 0.5,
-        "mix": (gain * (saturation * np.eye(3) + (1 - saturation) * grey
-                        + rng.normal(0, 0.05, (n, 3, 3)))).astype(np.float32),
+        "mix": (
+            gain * (saturation * np.eye(3) + (1 - saturation) * grey + rng.normal(0, 0.05, (n, 3, 3)))
+        ).astype(np.float32),
         "bias": rng.uniform(-0.2, 0.2, (n, 3)).astype(np.float32),
         "gradient": rng.normal(0, 0.25, (n, 2, 3)).astype(np.float32),
         "noise": rng.uniform(0, noise, n).astype(np.float32),
@@ -93,15 +95,30 @@ def _clutter(rng: np.random.Generator, side: int) -> np.ndarray:
         if rng.random() < 0.7:
             cv2.rectangle(out, tuple(int(v) for v in p), tuple(int(v) for v in q), rng.random(3).tolist(), -1)
         else:
-            cv2.line(out, tuple(int(v) for v in p), tuple(int(v) for v in q), rng.random(3).tolist(),
-                     int(rng.integers(1, 6)), cv2.LINE_AA)
+            cv2.line(
+                out,
+                tuple(int(v) for v in p),
+                tuple(int(v) for v in q),
+                rng.random(3).tolist(),
+                int(rng.integers(1, 6)),
+                cv2.LINE_AA,
+            )
     return cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.3, 1.5)))
 
 
 @njit(cache=True)
-def compose_background(out: np.ndarray, depth: np.ndarray, tile: np.ndarray, offset: np.ndarray, flip: bool,
-                        mix: np.ndarray, bias: np.ndarray, gradient: np.ndarray, noise: float,
-                        noise_seed: np.uint64) -> None:
+def compose_background(
+    out: np.ndarray,
+    depth: np.ndarray,
+    tile: np.ndarray,
+    offset: np.ndarray,
+    flip: bool,
+    mix: np.ndarray,
+    bias: np.ndarray,
+    gradient: np.ndarray,
+    noise: float,
+    noise_seed: np.uint64,
+) -> None:
     """Where ``depth`` is 0 (no head): tile window @ mix.T + bias + linear gradient + uniform noise."""
     height, width = out.shape[0], out.shape[1]
     scale = np.float32(2.0 / 2097152.0)
@@ -130,7 +147,7 @@ def sample_occluders(config: SynthConfig, rng: np.random.Generator, n: int) -> d
     return {
         "present": rng.random(n) < config.occlusion_probability,
         "kind": rng.integers(0, 3, n),
-        "anchor": rng.integers(0, 68, n),                                # lies over this landmark
+        "anchor": rng.integers(0, 68, n),  # lies over this landmark
         "offset": rng.normal(0, 0.08, (n, 2)) * config.image_size,
         "size": rng.uniform(*config.occluder_size_range, n) * config.image_size,
         "aspect": rng.uniform(0.3, 1.0, n),

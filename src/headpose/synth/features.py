@@ -12,8 +12,15 @@ import cv2
 import numpy as np
 
 from headpose.synth.head_model import FACE, head_model
-from headpose.synth.landmarks import (BROWS, EYES, LIP_LOWER_OUTER, LIP_UPPER_INNER, LIP_UPPER_OUTER, NOSTRILS,
-                                      canonical_mesh)
+from headpose.synth.landmarks import (
+    BROWS,
+    EYES,
+    LIP_LOWER_OUTER,
+    LIP_UPPER_INNER,
+    LIP_UPPER_OUTER,
+    NOSTRILS,
+    canonical_mesh,
+)
 
 # Feature channels of :func:`feature_texture`; the renderer paints them in per-image colours.
 FEATURES = ("brow", "sclera", "iris", "dark", "lips")
@@ -81,5 +88,9 @@ def feature_triangles(size: int = 256) -> np.ndarray:
     lo = np.clip(np.floor(corners.min(1)).astype(int), 0, size - 1)
     hi = np.clip(np.ceil(corners.max(1)).astype(int), 0, size - 1)
     on_face = (model.part[model.triangles] == FACE).all(1)
-    return np.array([face and touched[y0 : y1 + 1, x0 : x1 + 1].any()
-                     for face, (x0, y0), (x1, y1) in zip(on_face, lo, hi)])
+    return np.array(
+        [
+            face and touched[y0 : y1 + 1, x0 : x1 + 1].any()
+            for face, (x0, y0), (x1, y1) in zip(on_face, lo, hi)
+        ]
+    )

@@ -26,20 +26,33 @@ from tqdm.auto import tqdm
 
 from headpose.angles import euler_to_matrix
 from headpose.data.faceset import FaceSet
-from headpose.synth.backgrounds import (BACKGROUND_KEYS, background_bank, compose_background, draw_occluder,
-                                        sample_backgrounds, sample_occluders)
+from headpose.synth.backgrounds import (
+    BACKGROUND_KEYS,
+    background_bank,
+    compose_background,
+    draw_occluder,
+    sample_backgrounds,
+    sample_occluders,
+)
 from headpose.synth.config import CHUNK_STREAM, SynthConfig, random_stream
 from headpose.synth.features import feature_texture, feature_triangles
 from headpose.synth.head_model import NECK_PIVOT, head_model
 from headpose.synth.render import render_into
-from headpose.synth.scene import (crop_cameras, sample_expression, sample_head_position, sample_identity,
-                                  sample_lights, sample_pose)
+from headpose.synth.scene import (
+    crop_cameras,
+    sample_expression,
+    sample_head_position,
+    sample_identity,
+    sample_lights,
+    sample_pose,
+)
 
-CHUNK_SIZE = 64          # images per task and per random stream: fixed so outputs never depend on workers
+CHUNK_SIZE = 64  # images per task and per random stream: fixed so outputs never depend on workers
 
 
-def generate(config: SynthConfig | Mapping[str, Any], workers: int | None = None,
-             progress: bool = True) -> FaceSet:
+def generate(
+    config: SynthConfig | Mapping[str, Any], workers: int | None = None, progress: bool = True
+) -> FaceSet:
     """Render ``config.num_images`` labelled crops (see the module docstring for what is random).
 
     labels: yaw, pitch, roll (degrees), source="synthetic", subject, index. arrays: rotation
@@ -106,17 +119,45 @@ def render_chunk(config: SynthConfig, chunk: int) -> FaceSet:
     for i in range(n):
         person = people[subjects[i]]
         depth[:] = 0.0
-        render_into(images[i], depth, vertices[i], model.triangles, person["albedo"], model.hair,
-                    person["hair"], model.uvs, textured, texture, person["palette"], camera[i], lights[i])
-        compose_background(images[i], depth, bank[backgrounds["tile"][i]],
-                           *(backgrounds[k][i] for k in BACKGROUND_KEYS))
+        render_into(
+            images[i],
+            depth,
+            vertices[i],
+            model.triangles,
+            person["albedo"],
+            model.hair,
+            person["hair"],
+            model.uvs,
+            textured,
+            texture,
+            person["palette"],
+            camera[i],
+            lights[i],
+        )
+        compose_background(
+            images[i], depth, bank[backgrounds["tile"][i]], *(backgrounds[k][i] for k in BACKGROUND_KEYS)
+        )
         if occluders["present"][i]:
             draw_occluder(images[i], landmarks[i], {k: v[i] for k, v in occluders.items()}, person["skin"])
     translation = pivot_cam - np.einsum("nij,j->ni", rotation, NECK_PIVOT)
-    labels = pd.DataFrame({"yaw": ypr[:, 0], "pitch": ypr[:, 1], "roll": ypr[:, 2], "source": "synthetic",
-                           "subject": [f"synth{config.seed}-{s}" for s in subjects], "index": index})
-    arrays = {"rotation": rotation, "landmarks": landmarks, "shape_params": shape, "expression_params": expression,
-              "camera_matrix": _camera_matrices(camera), "translation": translation}
+    labels = pd.DataFrame(
+        {
+            "yaw": ypr[:, 0],
+            "pitch": ypr[:, 1],
+            "roll": ypr[:, 2],
+            "source": "synthetic",
+            "subject": [f"synth{config.seed}-{s}" for s in subjects],
+            "index": index,
+        }
+    )
+    arrays = {
+        "rotation": rotation,
+        "landmarks": landmarks,
+        "shape_params": shape,
+        "expression_params": expression,
+        "camera_matrix": _camera_matrices(camera),
+        "translation": translation,
+    }
     return FaceSet(images, labels, {k: v.astype(np.float32) for k, v in arrays.items()})
 
 

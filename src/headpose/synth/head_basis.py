@@ -15,13 +15,29 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.linalg import spsolve
 from scipy.spatial import cKDTree
 
-from headpose.synth.landmarks import (EYES, LIP_LOWER_INNER, LIP_LOWER_OUTER, LIP_UPPER_INNER,
-                                      LIP_UPPER_OUTER, MESH_INDEX_68)
+from headpose.synth.landmarks import (
+    EYES,
+    LIP_LOWER_INNER,
+    LIP_LOWER_OUTER,
+    LIP_UPPER_INNER,
+    LIP_UPPER_OUTER,
+    MESH_INDEX_68,
+)
 
-SHAPE_NAMES = ("face_width", "face_height", "jaw_width", "nose_size", "nose_length",
-               "eye_spacing", "brow_ridge", "cheek_fullness", "chin", "skull_length")
+SHAPE_NAMES = (
+    "face_width",
+    "face_height",
+    "jaw_width",
+    "nose_size",
+    "nose_length",
+    "eye_spacing",
+    "brow_ridge",
+    "cheek_fullness",
+    "chin",
+    "skull_length",
+)
 EXPRESSION_NAMES = ("mouth_open", "smile", "brow_raise", "eye_close", "jaw_sideways", "pucker")
-JAW_HINGE = np.array([0.0, 0.5, -3.0])    # temporomandibular axis (along x)
+JAW_HINGE = np.array([0.0, 0.5, -3.0])  # temporomandibular axis (along x)
 
 
 def _gauss(vertices: np.ndarray, center: np.ndarray, sigma: float) -> np.ndarray:
@@ -32,8 +48,10 @@ def _bumps(vertices: np.ndarray, center: np.ndarray, displacement, sigma: float)
     """Gaussian RBF bump at ``center`` (subject's right side, x < 0) and its mirror image."""
     mirror = np.array([-1.0, 1.0, 1.0])
     displacement = np.asarray(displacement, np.float64)
-    return (_gauss(vertices, center, sigma) * displacement
-            + _gauss(vertices, center * mirror, sigma) * displacement * mirror)
+    return (
+        _gauss(vertices, center, sigma) * displacement
+        + _gauss(vertices, center * mirror, sigma) * displacement * mirror
+    )
 
 
 def shape_basis(v: np.ndarray) -> np.ndarray:
@@ -44,23 +62,24 @@ def shape_basis(v: np.ndarray) -> np.ndarray:
     zero = np.zeros_like(x)
     back = -np.logaddexp(0.0, -3.0 - z)  # ~ min(z + 3, 0), smooth: only the back of the skull moves
     fields = [
-        np.stack([0.04 * x, zero, zero], 1),                                   # face_width: 4%
-        np.stack([zero, 0.035 * (y - eye[1]), zero], 1),                       # face_height about the eyes
-        _bumps(v, lm[4], (-0.5, 0.0, 0.0), 2.5),                               # jaw_width
+        np.stack([0.04 * x, zero, zero], 1),  # face_width: 4%
+        np.stack([zero, 0.035 * (y - eye[1]), zero], 1),  # face_height about the eyes
+        _bumps(v, lm[4], (-0.5, 0.0, 0.0), 2.5),  # jaw_width
         _bumps(v, lm[30], (0.0, 0.0, 0.15), 1.2) + _bumps(v, lm[31], (-0.15, 0.0, 0.0), 0.8),  # nose_size
-        _bumps(v, lm[30], (0.0, -0.15, 0.03), 1.3),                            # nose_length (tip down)
-        _bumps(v, eye, (-0.25, 0.0, 0.0), 1.5),                                # eye_spacing
-        _bumps(v, lm[19], (0.0, 0.05, 0.3), 1.6),                              # brow_ridge
-        _bumps(v, v[50], (-0.25, 0.0, 0.3), 2.0),                              # cheek_fullness
-        _bumps(v, lm[8], (0.0, -0.12, 0.18), 2.0),                             # chin
-        np.stack([zero, zero, 0.05 * back], 1),                                # skull_length: 5%
+        _bumps(v, lm[30], (0.0, -0.15, 0.03), 1.3),  # nose_length (tip down)
+        _bumps(v, eye, (-0.25, 0.0, 0.0), 1.5),  # eye_spacing
+        _bumps(v, lm[19], (0.0, 0.05, 0.3), 1.6),  # brow_ridge
+        _bumps(v, v[50], (-0.25, 0.0, 0.3), 2.0),  # cheek_fullness
+        _bumps(v, lm[8], (0.0, -0.12, 0.18), 2.0),  # chin
+        np.stack([zero, zero, 0.05 * back], 1),  # skull_length: 5%
     ]
     # Bumps on the midline (nose, chin) are counted twice by _bumps' mirror: hence the halved values.
     return np.stack(fields)
 
 
-def _harmonic(v: np.ndarray, triangles: np.ndarray, active: np.ndarray,
-              fixed: dict[int, np.ndarray]) -> np.ndarray:
+def _harmonic(
+    v: np.ndarray, triangles: np.ndarray, active: np.ndarray, fixed: dict[int, np.ndarray]
+) -> np.ndarray:
     """(V, 3) field equal to ``fixed`` at its vertices, harmonic (smooth) over the other active ones.
 
     Uses the mesh graph Laplacian restricted to ``active`` vertices; inactive vertices stay 0.
@@ -100,8 +119,13 @@ def _jaw_mask(v: np.ndarray, triangles: np.ndarray, active: np.ndarray) -> np.nd
     """(V, 1) in [0, 1]: 1 on the lower lip and chin, 0 on the upper lip, mid-face and skull."""
     moving = LIP_LOWER_INNER[1:-1] + LIP_LOWER_OUTER[1:-1] + list(MESH_INDEX_68[5:12])
     skull_top_back = np.flatnonzero(active & (v[:, 1] > -1.0) & (v[:, 2] < -4.0))
-    still = (LIP_UPPER_INNER + LIP_UPPER_OUTER + list(MESH_INDEX_68[[0, 1, 2, 14, 15, 16]])
-             + list(MESH_INDEX_68[17:48]) + list(skull_top_back))
+    still = (
+        LIP_UPPER_INNER
+        + LIP_UPPER_OUTER
+        + list(MESH_INDEX_68[[0, 1, 2, 14, 15, 16]])
+        + list(MESH_INDEX_68[17:48])
+        + list(skull_top_back)
+    )
     fixed = {i: np.zeros(3) for i in still} | {i: np.ones(3) for i in moving}
     mask = _harmonic(v, triangles, active, fixed)[:, :1]
     return 0.5 * (mask + mask[_mirror_pairs(v)])  # symmetric, as in _symmetrised
@@ -129,11 +153,11 @@ def expression_basis(v: np.ndarray, triangles: np.ndarray, active: np.ndarray) -
         lids |= {u: 0.5 * (v[d] - v[u]) for u, d in zip(upper, lower)}  # 1 unit: halfway closed
     pucker = np.stack([-0.2 * (v[:, 0] - mouth[0]), np.zeros(len(v)), np.full(len(v), 0.35)], 1)
     fields = [
-        jaw * jaw_open,                                                              # mouth_open
+        jaw * jaw_open,  # mouth_open
         _bumps(v, lm[48], (-0.3, 0.3, -0.15), 0.9) + _bumps(v, v[50], (0.0, 0.15, 0.05), 1.5),  # smile
-        _bumps(v, (lm[17] + lm[21]) / 2, (0.0, 0.35, 0.0), 2.5),                    # brow_raise
-        _symmetrised(_harmonic(v, triangles, active, lids), v),                      # eye_close
-        jaw * [0.4, 0.0, 0.0],                                                       # jaw_sideways
-        _gauss(v, mouth, 1.1) * pucker,                                              # pucker
+        _bumps(v, (lm[17] + lm[21]) / 2, (0.0, 0.35, 0.0), 2.5),  # brow_raise
+        _symmetrised(_harmonic(v, triangles, active, lids), v),  # eye_close
+        jaw * [0.4, 0.0, 0.0],  # jaw_sideways
+        _gauss(v, mouth, 1.1) * pucker,  # pucker
     ]
     return np.stack(fields)

@@ -38,13 +38,13 @@ NECK_PIVOT = np.array([0.0, -2.5, -4.0])  # head-neck joint: the head turns abou
 
 @dataclass(frozen=True)
 class HeadModel:
-    mean: np.ndarray              # (V, 3) float32, cm
-    shape_basis: np.ndarray       # (S, V, 3) float32, cm per unit
+    mean: np.ndarray  # (V, 3) float32, cm
+    shape_basis: np.ndarray  # (S, V, 3) float32, cm per unit
     expression_basis: np.ndarray  # (E, V, 3) float32, cm per unit
-    triangles: np.ndarray         # (T, 3) int32, counter-clockwise seen from outside
-    uvs: np.ndarray               # (V, 2) float32; non-face vertices map to the blank texel (0, 0)
-    part: np.ndarray              # (V,) int8: FACE, SKULL, EAR or NECK
-    hair: np.ndarray              # (V,) float32 hair score: hair grows where score > a hairline level
+    triangles: np.ndarray  # (T, 3) int32, counter-clockwise seen from outside
+    uvs: np.ndarray  # (V, 2) float32; non-face vertices map to the blank texel (0, 0)
+    part: np.ndarray  # (V,) int8: FACE, SKULL, EAR or NECK
+    hair: np.ndarray  # (V,) float32 hair score: hair grows where score > a hairline level
 
     num_shape: ClassVar[int] = len(SHAPE_NAMES)
     num_expression: ClassVar[int] = len(EXPRESSION_NAMES)
@@ -61,8 +61,13 @@ class HeadModel:
     def landmarks_68(self, shape=None, expression=None) -> np.ndarray:
         """(..., 68, 3) float64 3D landmarks (iBUG order) in the model frame."""
         idx = MESH_INDEX_68
-        return self._deform(self.mean[idx].astype(np.float64), self.shape_basis[:, idx].astype(np.float64),
-                            self.expression_basis[:, idx].astype(np.float64), shape, expression)
+        return self._deform(
+            self.mean[idx].astype(np.float64),
+            self.shape_basis[:, idx].astype(np.float64),
+            self.expression_basis[:, idx].astype(np.float64),
+            shape,
+            expression,
+        )
 
     @staticmethod
     def _deform(mean, shape_basis, expression_basis, shape, expression) -> np.ndarray:
@@ -111,7 +116,9 @@ def head_model() -> HeadModel:
     return HeadModel(
         mean=vertices.astype(np.float32),
         shape_basis=shape_basis(vertices).astype(np.float32),
-        expression_basis=expression_basis(vertices, triangles, np.isin(part, (FACE, SKULL))).astype(np.float32),
+        expression_basis=expression_basis(vertices, triangles, np.isin(part, (FACE, SKULL))).astype(
+            np.float32
+        ),
         triangles=triangles,
         uvs=uvs,
         part=part,
@@ -162,7 +169,7 @@ def _skull(face_v: np.ndarray, face_t: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def _ears() -> list[tuple[np.ndarray, np.ndarray, int]]:
     """Two thin, two-sided ear discs behind the tragus, flaring ~25 degrees from the skull."""
     theta = np.linspace(0, 2 * np.pi, 16, endpoint=False)
-    back = 1.6 * (1 - np.cos(theta))           # 0 at the attached front edge, 3.2 cm at the helix
+    back = 1.6 * (1 - np.cos(theta))  # 0 at the attached front edge, 3.2 cm at the helix
     up = np.where(np.sin(theta) > 0, 3.4, 2.6) * np.sin(theta) + 0.3  # the lobe is smaller than the top
     rim = np.stack([back, up], 1)
     ears = []
@@ -173,10 +180,10 @@ def _ears() -> list[tuple[np.ndarray, np.ndarray, int]]:
         origin = np.array([side * 7.5, 0.6, -3.0])
         points = np.concatenate([rim, [[1.4, 0.2]]])  # rim + concha centre
         verts = origin + points[:, :1] * back_dir + points[:, 1:] * [0.0, 1.0, 0.0]
-        verts[-1] -= 0.4 * normal                   # the concha is a hollow
+        verts[-1] -= 0.4 * normal  # the concha is a hollow
         fan = np.array([(i, (i + 1) % 16, 16) for i in range(16)])
         front = _outward(verts, fan, origin - 3 * normal)
-        both = np.concatenate([verts, verts])       # second copy faces the skull side
+        both = np.concatenate([verts, verts])  # second copy faces the skull side
         ears.append((both, np.concatenate([front, front[:, ::-1] + 17]), EAR))
     return ears
 

@@ -61,4 +61,3 @@ def face_outline(triangles: np.ndarray) -> list[int]:
     while following[loop[-1]] != loop[0]:
         loop.append(following[loop[-1]])
     return loop
-

@@ -25,9 +25,9 @@ class Light:
     """A directional light plus ambient; fields may be arrays with a leading batch shape."""
 
     direction: tuple[float, float, float] | np.ndarray  # toward the light, camera frame (normalised here)
-    intensity: float | np.ndarray = 0.7                  # directional (Lambert) strength
+    intensity: float | np.ndarray = 0.7  # directional (Lambert) strength
     ambient: float | np.ndarray = 0.35
-    specular: float | np.ndarray = 0.0                   # Blinn-Phong highlight strength (exponent 16)
+    specular: float | np.ndarray = 0.0  # Blinn-Phong highlight strength (exponent 16)
     colour: tuple[float, float, float] | np.ndarray = (1.0, 1.0, 1.0)
 
     def packed(self) -> np.ndarray:
@@ -43,17 +43,27 @@ class Light:
 class Hair:
     colour: tuple[float, float, float] | np.ndarray
     hairline: float = np.inf  # hair where the per-vertex hair score exceeds this (inf: bald)
-    softness: float = 0.05    # score range over which skin fades into hair
+    softness: float = 0.05  # score range over which skin fades into hair
 
     def packed(self) -> np.ndarray:
         """(5,) float32 as render_into reads it: colour, hairline, softness."""
         return np.array([*self.colour, self.hairline, max(self.softness, 1e-6)], np.float32)
 
 
-def render(background: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, albedo: np.ndarray,
-           hair_score: np.ndarray, hair: Hair, uvs: np.ndarray, textured: np.ndarray, texture: np.ndarray,
-           palette: np.ndarray, camera: tuple[float, float, float],
-           light: Light) -> tuple[np.ndarray, np.ndarray]:
+def render(
+    background: np.ndarray,
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    albedo: np.ndarray,
+    hair_score: np.ndarray,
+    hair: Hair,
+    uvs: np.ndarray,
+    textured: np.ndarray,
+    texture: np.ndarray,
+    palette: np.ndarray,
+    camera: tuple[float, float, float],
+    light: Light,
+) -> tuple[np.ndarray, np.ndarray]:
     """Render a mesh over a copy of ``background`` (uint8 (H, W, 3)).
 
     ``vertices`` (V, 3) camera frame, all in front of the camera; ``albedo`` (V, 3) in [0, 1];
@@ -66,8 +76,21 @@ def render(background: np.ndarray, vertices: np.ndarray, triangles: np.ndarray, 
     depth = np.zeros(image.shape[:2], np.float32)
     f32 = lambda a: np.ascontiguousarray(a, np.float32)  # noqa: E731
     triangles, textured = np.ascontiguousarray(triangles, np.int32), np.ascontiguousarray(textured, np.bool_)
-    render_into(image, depth, f32(vertices), triangles, f32(albedo), f32(hair_score), hair.packed(), f32(uvs),
-                textured, f32(texture), f32(palette), f32(camera), light.packed())
+    render_into(
+        image,
+        depth,
+        f32(vertices),
+        triangles,
+        f32(albedo),
+        f32(hair_score),
+        hair.packed(),
+        f32(uvs),
+        textured,
+        f32(texture),
+        f32(palette),
+        f32(camera),
+        light.packed(),
+    )
     return image, depth
 
 
@@ -94,8 +117,9 @@ def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _lighting(vertices: np.ndarray, normals: np.ndarray, albedo: np.ndarray,
-              light: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _lighting(
+    vertices: np.ndarray, normals: np.ndarray, albedo: np.ndarray, light: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per vertex: RGB shade (ambient + Lambert), Blinn-Phong specular, and the lit colour."""
     n_vert = vertices.shape[0]
     shade = np.empty((n_vert, 3), np.float32)
@@ -158,8 +182,18 @@ def _triangle_setup(screen: np.ndarray, i0: int, i1: int, i2: int, width: int, h
 
 
 @njit(cache=True)
-def _row_span(screen: np.ndarray, i0: int, i1: int, i2: int, py: int, a0: float, a1: float, inv_area: float,
-              xmin: float, xmax: float):
+def _row_span(
+    screen: np.ndarray,
+    i0: int,
+    i1: int,
+    i2: int,
+    py: int,
+    a0: float,
+    a1: float,
+    inv_area: float,
+    xmin: float,
+    xmax: float,
+):
     """(c0, c1, lo, hi) of pixel row ``py``: the barycentric offsets and the x range inside the triangle."""
     x0, y0 = screen[i0, 0], screen[i0, 1]
     x1, y1 = screen[i1, 0], screen[i1, 1]
@@ -178,10 +212,21 @@ def _to_byte(value: float) -> np.uint8:
 
 
 @njit(cache=True)
-def render_into(image: np.ndarray, depth: np.ndarray, vertices: np.ndarray, triangles: np.ndarray,
-                albedo: np.ndarray, hair_score: np.ndarray, hair: np.ndarray, uvs: np.ndarray,
-                textured: np.ndarray, texture: np.ndarray, palette: np.ndarray, camera: np.ndarray,
-                light: np.ndarray) -> None:
+def render_into(
+    image: np.ndarray,
+    depth: np.ndarray,
+    vertices: np.ndarray,
+    triangles: np.ndarray,
+    albedo: np.ndarray,
+    hair_score: np.ndarray,
+    hair: np.ndarray,
+    uvs: np.ndarray,
+    textured: np.ndarray,
+    texture: np.ndarray,
+    palette: np.ndarray,
+    camera: np.ndarray,
+    light: np.ndarray,
+) -> None:
     """Rasterise into ``image`` (uint8 (H, W, 3)) in place; see :func:`render` for the arguments.
 
     ``depth`` (H, W) float32 is the z-buffer, holding 1 / depth (0: empty); pass zeros, or a

@@ -24,8 +24,16 @@ FULL_FRAME_FOCAL = 1000.0  # px; cancels out (crops are rendered at output size)
 
 # Colour palettes (RGB in [0, 1]); skin tones form a ramp sampled by ``skin_tone_range``.
 SKIN_TONES = np.array([[0.96, 0.80, 0.69], [0.87, 0.66, 0.52], [0.62, 0.43, 0.30], [0.33, 0.22, 0.15]])
-HAIR_COLOURS = np.array([[0.05, 0.04, 0.04], [0.18, 0.12, 0.08], [0.36, 0.24, 0.14],
-                         [0.72, 0.58, 0.36], [0.52, 0.24, 0.11], [0.62, 0.62, 0.60]])
+HAIR_COLOURS = np.array(
+    [
+        [0.05, 0.04, 0.04],
+        [0.18, 0.12, 0.08],
+        [0.36, 0.24, 0.14],
+        [0.72, 0.58, 0.36],
+        [0.52, 0.24, 0.11],
+        [0.62, 0.62, 0.60],
+    ]
+)
 HAIR_WEIGHTS = np.array([0.3, 0.3, 0.17, 0.1, 0.05, 0.08])
 IRIS_COLOURS = np.array([[0.30, 0.17, 0.08], [0.12, 0.08, 0.06], [0.30, 0.45, 0.60], [0.32, 0.42, 0.26]])
 SCLERA, DARK = np.array([0.88, 0.86, 0.82]), np.array([0.06, 0.03, 0.03])
@@ -39,7 +47,9 @@ def sample_pose(config: SynthConfig, rng: np.random.Generator, n: int) -> np.nda
         if std is not None:
             lo, hi = ranges[a]
             normal = rng.normal(0.0, std, n)
-            ypr[:, a] = np.where((normal < lo) | (normal > hi), ypr[:, a], normal)  # outliers keep the uniform draw
+            ypr[:, a] = np.where(
+                (normal < lo) | (normal > hi), ypr[:, a], normal
+            )  # outliers keep the uniform draw
     large = rng.random(n) < config.large_angle_fraction
     axis = rng.integers(0, 3, n)
     u = rng.random(n)
@@ -58,8 +68,8 @@ def sample_pose(config: SynthConfig, rng: np.random.Generator, n: int) -> np.nda
 def sample_expression(config: SynthConfig, rng: np.random.Generator, model: HeadModel, n: int) -> np.ndarray:
     """(n, E) expression parameters ~ N(0, expression_std^2), folded into each one's plausible range."""
     expression = rng.normal(0.0, config.expression_std, (n, model.num_expression))
-    expression[:, 0] = np.abs(expression[:, 0])                    # mouth_open >= 0
-    expression[:, 3] = np.clip(expression[:, 3], -0.5, 2.0)        # eye_close: 2 is shut
+    expression[:, 0] = np.abs(expression[:, 0])  # mouth_open >= 0
+    expression[:, 3] = np.clip(expression[:, 3], -0.5, 2.0)  # eye_close: 2 is shut
     return expression
 
 
@@ -96,9 +106,15 @@ def sample_head_position(config: SynthConfig, rng: np.random.Generator, n: int) 
     return ray * distance[:, None]
 
 
-def crop_cameras(config: SynthConfig, rng: np.random.Generator, model: HeadModel, rotation: np.ndarray,
-                  pivot_cam: np.ndarray, shape: np.ndarray,
-                  expression: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def crop_cameras(
+    config: SynthConfig,
+    rng: np.random.Generator,
+    model: HeadModel,
+    rotation: np.ndarray,
+    pivot_cam: np.ndarray,
+    shape: np.ndarray,
+    expression: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per image (f, cx, cy) of the output crop and the 68 landmarks in its pixels.
 
     The box is crops.box_from_landmarks on the full-frame projection (as for real photos), then

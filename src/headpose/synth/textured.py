@@ -24,9 +24,16 @@ from numba import njit
 from headpose.synth.render import _bary, _row_span, _triangle_setup
 
 
-def render_textured(background: np.ndarray, screen: np.ndarray, depth: np.ndarray, triangles: np.ndarray,
-                    source_xy: np.ndarray, source: np.ndarray, fallback: np.ndarray,
-                    weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def render_textured(
+    background: np.ndarray,
+    screen: np.ndarray,
+    depth: np.ndarray,
+    triangles: np.ndarray,
+    source_xy: np.ndarray,
+    source: np.ndarray,
+    fallback: np.ndarray,
+    weight: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Render over a copy of ``background`` (uint8 (H, W, 3)); see :func:`render_textured_into`.
 
     Returns the image and its (H, W) float32 z-buffer (``-inf`` where nothing was drawn).
@@ -34,8 +41,17 @@ def render_textured(background: np.ndarray, screen: np.ndarray, depth: np.ndarra
     image = np.array(background, np.uint8, copy=True, order="C")
     zbuf = np.full(image.shape[:2], -np.inf, np.float32)
     f32 = lambda a: np.ascontiguousarray(a, np.float32)  # noqa: E731
-    render_textured_into(image, zbuf, f32(screen), f32(depth), np.ascontiguousarray(triangles, np.int32),
-                         f32(source_xy), np.ascontiguousarray(source, np.uint8), f32(fallback), f32(weight))
+    render_textured_into(
+        image,
+        zbuf,
+        f32(screen),
+        f32(depth),
+        np.ascontiguousarray(triangles, np.int32),
+        f32(source_xy),
+        np.ascontiguousarray(source, np.uint8),
+        f32(fallback),
+        f32(weight),
+    )
     return image, zbuf
 
 
@@ -57,9 +73,17 @@ def _sample(source: np.ndarray, u: float, v: float, c: int) -> float:
 
 
 @njit(cache=True)
-def render_textured_into(image: np.ndarray, zbuf: np.ndarray, screen: np.ndarray, depth: np.ndarray,
-                         triangles: np.ndarray, source_xy: np.ndarray, source: np.ndarray,
-                         fallback: np.ndarray, weight: np.ndarray) -> None:
+def render_textured_into(
+    image: np.ndarray,
+    zbuf: np.ndarray,
+    screen: np.ndarray,
+    depth: np.ndarray,
+    triangles: np.ndarray,
+    source_xy: np.ndarray,
+    source: np.ndarray,
+    fallback: np.ndarray,
+    weight: np.ndarray,
+) -> None:
     """Rasterise a photo-textured mesh into ``image`` (uint8 (H, W, 3)) in place.
 
     ``zbuf`` (H, W) float32: depth of the nearest surface so far (``-inf``: empty), updated in place.
@@ -124,8 +148,9 @@ def depth_into(zbuf: np.ndarray, screen: np.ndarray, depth: np.ndarray, triangle
 
 
 @njit(cache=True)
-def visible_vertices(zbuf: np.ndarray, screen: np.ndarray, depth: np.ndarray, tolerance: float,
-                     margin: int) -> np.ndarray:
+def visible_vertices(
+    zbuf: np.ndarray, screen: np.ndarray, depth: np.ndarray, tolerance: float, margin: int
+) -> np.ndarray:
     """(V,) bool: vertices inside the image, not behind the surface in ``zbuf`` by more than
     ``tolerance`` (depth units) at their nearest pixel, and at least ``margin`` pixels inside the
     drawn area (so bilinear samples near a silhouette do not pick up what lies beyond it)."""

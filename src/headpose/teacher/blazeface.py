@@ -74,8 +74,9 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area(box) + area(boxes) - inter, 1e-9)
 
 
-def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
-                 iou_threshold: float) -> list[tuple[np.ndarray, np.ndarray, float]]:
+def weighted_nms(
+    boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou_threshold: float
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """MediaPipe's weighted NMS: each cluster's box and keypoints are the score-weighted mean."""
     order = np.argsort(-scores)
     boxes, keypoints, scores = boxes[order], keypoints[order], scores[order]

@@ -24,7 +24,7 @@ CALIBRATION_PATH = Path(__file__).with_name("assets") / "yaw_calibration.json"
 
 @dataclass(frozen=True)
 class YawCalibration:
-    raw_knots: np.ndarray   # increasing |raw yaw| knots, starting at 0
+    raw_knots: np.ndarray  # increasing |raw yaw| knots, starting at 0
     true_knots: np.ndarray  # corrected |yaw| at each knot, non-decreasing
     source: str = ""
 
@@ -34,16 +34,23 @@ class YawCalibration:
         magnitude = np.abs(yaw)
         last = len(self.raw_knots) - 1
         # Beyond the last knot keep the last slope, so the map stays monotone.
-        slope = (self.true_knots[last] - self.true_knots[last - 1]) / (self.raw_knots[last] - self.raw_knots[last - 1])
-        mapped = np.where(magnitude <= self.raw_knots[last],
-                          np.interp(magnitude, self.raw_knots, self.true_knots),
-                          self.true_knots[last] + slope * (magnitude - self.raw_knots[last]))
+        slope = (self.true_knots[last] - self.true_knots[last - 1]) / (
+            self.raw_knots[last] - self.raw_knots[last - 1]
+        )
+        mapped = np.where(
+            magnitude <= self.raw_knots[last],
+            np.interp(magnitude, self.raw_knots, self.true_knots),
+            self.true_knots[last] + slope * (magnitude - self.raw_knots[last]),
+        )
         out[..., 0] = np.sign(yaw) * mapped
         return out
 
     def to_json(self) -> dict:
-        return {"raw_knots": self.raw_knots.round(3).tolist(), "true_knots": self.true_knots.round(3).tolist(),
-                "source": self.source}
+        return {
+            "raw_knots": self.raw_knots.round(3).tolist(),
+            "true_knots": self.true_knots.round(3).tolist(),
+            "source": self.source,
+        }
 
     def save(self, path: Path = CALIBRATION_PATH) -> Path:
         with atomic_path(path) as tmp:
@@ -54,11 +61,16 @@ class YawCalibration:
 def load_calibration(path: Path = CALIBRATION_PATH) -> YawCalibration:
     try:
         raw = json.loads(Path(path).read_text())
-        return YawCalibration(np.asarray(raw["raw_knots"], np.float64), np.asarray(raw["true_knots"], np.float64),
-                              raw.get("source", ""))
+        return YawCalibration(
+            np.asarray(raw["raw_knots"], np.float64),
+            np.asarray(raw["true_knots"], np.float64),
+            raw.get("source", ""),
+        )
     except (OSError, ValueError, KeyError) as exc:
-        raise ConfigError(f"{path}: not a readable yaw calibration ({exc}); "
-                          "rebuild it with python -m headpose.teacher.fit_calibration") from exc
+        raise ConfigError(
+            f"{path}: not a readable yaw calibration ({exc}); "
+            "rebuild it with python -m headpose.teacher.fit_calibration"
+        ) from exc
 
 
 @cache
@@ -66,8 +78,9 @@ def default_calibration() -> YawCalibration:
     return load_calibration()
 
 
-def fit_yaw_calibration(raw_yaw: np.ndarray, true_yaw: np.ndarray, knots_deg=(0, 15, 30, 45, 60, 70, 76),
-                        source: str = "") -> YawCalibration:
+def fit_yaw_calibration(
+    raw_yaw: np.ndarray, true_yaw: np.ndarray, knots_deg=(0, 15, 30, 45, 60, 70, 76), source: str = ""
+) -> YawCalibration:
     """Least-squares piecewise-linear map |raw| -> |true| with knots at ``knots_deg`` of |raw| yaw,
     made monotone. Pairs whose signs disagree (a wrong-side estimate) are left out."""
     raw, true = np.abs(np.asarray(raw_yaw, np.float64)), np.abs(np.asarray(true_yaw, np.float64))

@@ -59,7 +59,7 @@ class Roi:
 @dataclass(frozen=True)
 class Landmarks:
     points: np.ndarray  # (478, 3) image pixels: x right, y down, z depth (smaller = nearer)
-    presence: float     # face-presence probability in (0, 1)
+    presence: float  # face-presence probability in (0, 1)
     roi: Roi
 
 
@@ -75,8 +75,13 @@ class FaceLandmarker:
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
         affine = roi.to_image()
-        crop = cv2.warpAffine(image, affine, (INPUT_SIZE, INPUT_SIZE),
-                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT)
+        crop = cv2.warpAffine(
+            image,
+            affine,
+            (INPUT_SIZE, INPUT_SIZE),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+        )
         outputs = self._model.run(crop[None].astype(np.float32) / 255.0)
         pts = outputs[self._points_index].reshape(NUM_LANDMARKS, 3).astype(np.float64)
         xy = pts[:, :2] @ affine[:, :2].T + affine[:, 2]

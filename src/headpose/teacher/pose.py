@@ -27,10 +27,10 @@ NUM_MESH_LANDMARKS = 468
 
 @dataclass(frozen=True)
 class PoseFit:
-    rotation: np.ndarray     # (3, 3) head rotation, camera frame x right / y up / z toward the viewer
-    scale: float             # pixels per cm of the canonical mesh
+    rotation: np.ndarray  # (3, 3) head rotation, camera frame x right / y up / z toward the viewer
+    scale: float  # pixels per cm of the canonical mesh
     translation: np.ndarray  # (3,) pixels: P ~ scale * rotation @ V + translation
-    residual: float          # weighted RMS fit error in cm of the canonical mesh (shape + noise)
+    residual: float  # weighted RMS fit error in cm of the canonical mesh (shape + noise)
 
     @property
     def angles(self) -> np.ndarray:
@@ -59,7 +59,9 @@ def camera_points(landmarks: np.ndarray) -> np.ndarray:
 def fit_pose(landmarks: np.ndarray) -> PoseFit:
     """Weighted similarity fit of the canonical mesh to (>= 468, 3) image landmarks."""
     if np.shape(landmarks)[0] < NUM_MESH_LANDMARKS or not np.isfinite(landmarks[:NUM_MESH_LANDMARKS]).all():
-        raise ValueError(f"fit_pose needs {NUM_MESH_LANDMARKS} finite (x, y, z) landmarks, got shape {np.shape(landmarks)}")
+        raise ValueError(
+            f"fit_pose needs {NUM_MESH_LANDMARKS} finite (x, y, z) landmarks, got shape {np.shape(landmarks)}"
+        )
     source, w = _reference()
     target = camera_points(landmarks)
     mu_s, mu_t = w @ source, w @ target

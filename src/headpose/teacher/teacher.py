@@ -26,13 +26,13 @@ DETECTION_ROI_SCALE = 1.5
 
 @dataclass(frozen=True)
 class TeacherLabel:
-    angles: np.ndarray       # (yaw, pitch, roll) degrees, corrected
-    raw_angles: np.ndarray   # before the yaw correction
-    landmarks: np.ndarray    # (478, 3) image pixels
-    presence: float          # landmark network's face-presence probability
-    residual: float          # Procrustes RMS residual, cm of the canonical mesh
-    detector_score: float    # BlazeFace score (1.0 when the ROI was given)
-    box: np.ndarray          # crop box of the 68-point subset, as training crops are cut
+    angles: np.ndarray  # (yaw, pitch, roll) degrees, corrected
+    raw_angles: np.ndarray  # before the yaw correction
+    landmarks: np.ndarray  # (478, 3) image pixels
+    presence: float  # landmark network's face-presence probability
+    residual: float  # Procrustes RMS residual, cm of the canonical mesh
+    detector_score: float  # BlazeFace score (1.0 when the ROI was given)
+    box: np.ndarray  # crop box of the 68-point subset, as training crops are cut
     fit: PoseFit
 
     @property
@@ -66,7 +66,10 @@ class MediaPipeTeacher:
         """Every face BlazeFace finds in a uint8 RGB (or grayscale) image, highest score first."""
         image = _rgb(image)
         faces = self.detector.detect(image)[:max_faces]
-        return [self.label_roi(image, Roi.from_box(f.box, DETECTION_ROI_SCALE, f.eye_angle), f.score) for f in faces]
+        return [
+            self.label_roi(image, Roi.from_box(f.box, DETECTION_ROI_SCALE, f.eye_angle), f.score)
+            for f in faces
+        ]
 
     def label_roi(self, image: np.ndarray, roi: Roi, detector_score: float = 1.0) -> TeacherLabel:
         image = _rgb(image)
@@ -84,8 +87,16 @@ class MediaPipeTeacher:
         fit = fit_pose(result.points)
         raw = fit.angles
         angles = self.calibration.apply(raw) if self.calibration is not None else raw
-        return TeacherLabel(angles, raw, result.points, result.presence, fit.residual, detector_score,
-                            box_from_landmarks(result.points[MESH_INDEX_68, :2]), fit)
+        return TeacherLabel(
+            angles,
+            raw,
+            result.points,
+            result.presence,
+            fit.residual,
+            detector_score,
+            box_from_landmarks(result.points[MESH_INDEX_68, :2]),
+            fit,
+        )
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:

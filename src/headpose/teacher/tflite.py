@@ -25,8 +25,9 @@ class TFLiteModel:
         try:
             from ai_edge_litert.interpreter import Interpreter
         except ImportError as exc:
-            raise ConfigError("the MediaPipe teacher needs the 'ai-edge-litert' package "
-                              "(pip install ai-edge-litert)") from exc
+            raise ConfigError(
+                "the MediaPipe teacher needs the 'ai-edge-litert' package (pip install ai-edge-litert)"
+            ) from exc
         if not Path(path).is_file():
             raise ModelError(f"{path}: MediaPipe model file not found; reinstall headpose")
         self.path = Path(path)

@@ -31,7 +31,11 @@ class Checkpoint:
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | Path) -> None:
-    payload = {"spec": dict(checkpoint.model.spec), "state_dict": checkpoint.model.state_dict(), "meta": checkpoint.meta}
+    payload = {
+        "spec": dict(checkpoint.model.spec),
+        "state_dict": checkpoint.model.state_dict(),
+        "meta": checkpoint.meta,
+    }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
@@ -44,7 +48,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # corrupt, truncated, or not a torch file
-        raise DatasetError(f"{path}: not a readable headpose checkpoint ({exc.__class__.__name__}: {exc})") from exc
+        raise DatasetError(
+            f"{path}: not a readable headpose checkpoint ({exc.__class__.__name__}: {exc})"
+        ) from exc
     if not isinstance(payload, dict) or "spec" not in payload or "state_dict" not in payload:
         raise DatasetError(f"{path}: missing 'spec' or 'state_dict'; was it written by headpose?")
     try:
@@ -53,7 +59,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, KeyError, TypeError, ValueError) as exc:  # weights that do not fit the spec
         first = " ".join(str(exc).split())[:300]
-        raise DatasetError(f"{path}: its weights do not match its architecture {payload['spec']} ({first})") from exc
+        raise DatasetError(
+            f"{path}: its weights do not match its architecture {payload['spec']} ({first})"
+        ) from exc
     return Checkpoint(model.eval(), payload.get("meta", {}))
 
 
@@ -97,6 +105,8 @@ def initial_model(spec: dict[str, Any], init_from: str | None = None) -> nn.Modu
         raise ConfigError(f"init_from {init_from!r}: {path} is not a .pt checkpoint (spec + state_dict)")
     start = load_checkpoint(path).model
     if dict(start.spec) != dict(model.spec):
-        raise ConfigError(f"init_from {init_from!r}: the checkpoint is {dict(start.spec)}, "
-                          f"but the configured model is {dict(model.spec)}")
+        raise ConfigError(
+            f"init_from {init_from!r}: the checkpoint is {dict(start.spec)}, "
+            f"but the configured model is {dict(model.spec)}"
+        )
     return start.train()

@@ -10,13 +10,13 @@ from headpose.config import Config, knob
 
 @dataclass
 class LossConfig(Config, section="train.loss"):
-    alpha: float = knob(0.01, lo=0.0)   # Hopenet: weight of the expectation MSE (degrees^2) next to bin CE
+    alpha: float = knob(0.01, lo=0.0)  # Hopenet: weight of the expectation MSE (degrees^2) next to bin CE
     wing_w: float = knob(10.0, lo=0.0)  # Wing loss on angles (degrees) for direct regressors
     wing_epsilon: float = knob(2.0, lo=1e-6)
     large_angle_threshold_deg: float = knob(45.0, lo=0.0, hi=180.0)
     large_angle_weight: float = knob(2.0, lo=0.0)  # samples beyond the threshold count this many times
-    geodesic_weight: float = knob(1.0, lo=0.0)     # rotation-matrix models
-    param_weight: float = knob(0.1, lo=0.0)        # 3DMM: shape/expression regression (1.0 swamps the pose)
+    geodesic_weight: float = knob(1.0, lo=0.0)  # rotation-matrix models
+    param_weight: float = knob(0.1, lo=0.0)  # 3DMM: shape/expression regression (1.0 swamps the pose)
     param_regularization: float = knob(1e-3, lo=0.0)  # 3DMM: L2 pull of predicted parameters to the mean face
 
 
@@ -30,21 +30,21 @@ class TrainConfig(Config, section="train"):
     weight_decay: float = knob(1e-4, lo=0.0)
     warmup_epochs: float = knob(0.5, lo=0.0)
     early_stopping_patience: int = knob(5, lo=1)
-    max_steps: int | None = knob(None, lo=1)        # optimiser-step budget; the cosine schedule ends there
+    max_steps: int | None = knob(None, lo=1)  # optimiser-step budget; the cosine schedule ends there
     max_minutes: float | None = knob(None, lo=0.0)  # wall-clock safety cap: stop at the step that crosses it
     seed: int = knob(0, lo=0)
     num_workers: int = knob(0, lo=0)
-    device: str = "auto"                           # auto | cpu | cuda | cuda:N
-    amp: bool = True                               # mixed precision where a GPU is used
-    threads: int | None = knob(None, lo=1)         # torch intra-op threads on CPU (None: torch default)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    amp: bool = True  # mixed precision where a GPU is used
+    threads: int | None = knob(None, lo=1)  # torch intra-op threads on CPU (None: torch default)
     distributed: dict[str, Any] = knob({"nproc_per_node": 1, "backend": "auto"})
     loss: LossConfig = field(default_factory=LossConfig)
     augment: dict[str, Any] | None = knob({})
-    init_from: str | None = None       # start from this checkpoint's weights (.pt, pretrained, models:/...)
+    init_from: str | None = None  # start from this checkpoint's weights (.pt, pretrained, models:/...)
     # BatchNorm keeps the running statistics it starts with: a fine-tune on another domain (synthetic
     # heads after real photos) would otherwise replace the normalisation the weights were learned with.
     freeze_batchnorm: bool = False
-    resume_from: str | None = None     # state file written after every epoch; a killed run resumes from it
+    resume_from: str | None = None  # state file written after every epoch; a killed run resumes from it
 
     def check(self) -> None:
         if not isinstance(self.model.get("name"), str):

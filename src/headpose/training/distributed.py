@@ -34,11 +34,15 @@ def train_distributed(train: FaceSet, val: FaceSet, config: TrainConfig) -> tupl
         save_faceset(val, work / "val")
         (work / "config.json").write_text(json.dumps(config.to_dict()))
         cmd = [
-            sys.executable, "-m", "torch.distributed.run",
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
             *(["--standalone"] if "--nnodes" not in " ".join(options.get("torchrun_args", [])) else []),
             f"--nproc-per-node={options['nproc_per_node']}",
             *options.get("torchrun_args", []),
-            "-m", "headpose.training.distributed", str(work),
+            "-m",
+            "headpose.training.distributed",
+            str(work),
         ]
         env = {**os.environ, "OMP_NUM_THREADS": str(options.get("threads_per_process", 1))}
         completed = subprocess.run(cmd, env=env)
@@ -62,7 +66,10 @@ def _worker(work: Path) -> None:
         if dist.get_rank() == 0:
             meta = {"input_size": config.input_size, "train_config": config.to_dict()}
             save_checkpoint(Checkpoint(result.model, meta), work / "model.pt")
-            summary = {k: getattr(result, k) for k in ("history", "best_epoch", "best_val_mae", "seconds", "images_per_second")}
+            summary = {
+                k: getattr(result, k)
+                for k in ("history", "best_epoch", "best_val_mae", "seconds", "images_per_second")
+            }
             (work / "result.json").write_text(json.dumps(summary))
     finally:
         dist.destroy_process_group()

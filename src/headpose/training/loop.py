@@ -48,21 +48,36 @@ class TrainResult:
     steps: int = 0
 
     def summary(self) -> dict[str, float]:
-        return {"best_epoch": self.best_epoch, "best_val_mae": self.best_val_mae, "train_steps": self.steps,
-                "train_seconds": self.seconds, "train_images_per_second": self.images_per_second}
+        return {
+            "best_epoch": self.best_epoch,
+            "best_val_mae": self.best_val_mae,
+            "train_steps": self.steps,
+            "train_seconds": self.seconds,
+            "train_images_per_second": self.images_per_second,
+        }
 
     def checkpoint(self, config: TrainConfig, **meta: Any) -> Checkpoint:
         """The trained model with what produced it: input size, resolved config, summary, params, MACs."""
-        return Checkpoint(self.model, {
-            "input_size": config.input_size, "train_config": config.to_dict(), **self.summary(),
-            "params": count_params(self.model), "macs": count_macs(self.model, config.input_size), **meta})
+        return Checkpoint(
+            self.model,
+            {
+                "input_size": config.input_size,
+                "train_config": config.to_dict(),
+                **self.summary(),
+                "params": count_params(self.model),
+                "macs": count_macs(self.model, config.input_size),
+                **meta,
+            },
+        )
 
     def metrics_history(self) -> dict[str, list[dict[str, float]]]:
         """Per-epoch metrics (step = epoch) and the summary (step 0), as kedro-mlflow's
         MlflowMetricsHistoryDataset saves them."""
         keys = sorted({k for h in self.history for k in h})
-        history = {k: [{"value": float(h[k]), "step": step} for step, h in enumerate(self.history, 1) if k in h]
-                   for k in keys}
+        history = {
+            k: [{"value": float(h[k]), "step": step} for step, h in enumerate(self.history, 1) if k in h]
+            for k in keys
+        }
         history.update({k: [{"value": float(v), "step": 0}] for k, v in self.summary().items()})
         return history
 
@@ -92,8 +107,11 @@ def run_fingerprint(config: TrainConfig, model: torch.nn.Module, train: FaceSet,
     """What a resume state must match: the recipe (budgets that only cap wall time excluded), the
     architecture and the data sizes."""
     recipe = {k: v for k, v in config.to_dict().items() if k not in ("max_minutes", "threads", "num_workers")}
-    blob = json.dumps([recipe, getattr(model, "spec", type(model).__name__), len(train), len(val)],
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        [recipe, getattr(model, "spec", type(model).__name__), len(train), len(val)],
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -178,9 +196,18 @@ def fit(
         scaler.load_state_dict(state["scaler"])
         loader.generator.set_state(state["loader_rng"])
         torch.set_rng_state(state["torch_rng"])
-        best_state, stale, images_seen, train_seconds = state["best_state"], state["stale"], state["images"], state["seconds"]
+        best_state, stale, images_seen, train_seconds = (
+            state["best_state"],
+            state["stale"],
+            state["images"],
+            state["seconds"],
+        )
         global_step, first_epoch = state["step"], state["epoch"] + 1
-        result.history, result.best_epoch, result.best_val_mae = state["history"], state["best_epoch"], state["best_val_mae"]
+        result.history, result.best_epoch, result.best_val_mae = (
+            state["history"],
+            state["best_epoch"],
+            state["best_val_mae"],
+        )
         log.info("resuming from %s: epoch %d done, step %d", resume_path, state["epoch"], global_step)
     start = time.perf_counter()
 
@@ -188,12 +215,24 @@ def fit(
         """Everything the next epoch depends on, atomically (a kill mid-write keeps the previous state)."""
         if resume_path is None or not _is_main():
             return
-        payload = {"fingerprint": fingerprint, "epoch": epoch, "step": global_step, "model": model.state_dict(),
-                   "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                   "scaler": scaler.state_dict(), "loader_rng": loader.generator.get_state(),
-                   "torch_rng": torch.get_rng_state(), "best_state": best_state, "stale": stale,
-                   "images": images_seen, "seconds": train_seconds, "history": result.history,
-                   "best_epoch": result.best_epoch, "best_val_mae": result.best_val_mae}
+        payload = {
+            "fingerprint": fingerprint,
+            "epoch": epoch,
+            "step": global_step,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "scaler": scaler.state_dict(),
+            "loader_rng": loader.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "best_state": best_state,
+            "stale": stale,
+            "images": images_seen,
+            "seconds": train_seconds,
+            "history": result.history,
+            "best_epoch": result.best_epoch,
+            "best_val_mae": result.best_val_mae,
+        }
         with atomic_path(resume_path) as tmp:
             torch.save(payload, tmp)
 
@@ -242,7 +281,12 @@ def fit(
         metrics["epoch_seconds"] = time.perf_counter() - epoch_start
         result.history.append(metrics)
         if _is_main():
-            log.info("epoch %d: train_loss %.4f val_mae %.3f", epoch, metrics.get("train_loss", float("nan")), metrics["val_mae"])
+            log.info(
+                "epoch %d: train_loss %.4f val_mae %.3f",
+                epoch,
+                metrics.get("train_loss", float("nan")),
+                metrics["val_mae"],
+            )
             if on_epoch:
                 on_epoch(epoch, metrics)
         if metrics["val_mae"] < result.best_val_mae:

@@ -14,8 +14,14 @@ from headpose.synth.landmarks import MESH_INDEX_68
 def face(x0: float, side: float, angles=(10.0, -5.0, 2.0), presence=0.9) -> SimpleNamespace:
     """A teacher label whose 478 landmarks fill the square [x0, x0 + side] (x and y)."""
     points = np.random.default_rng(int(x0)).uniform(0, 1, (478, 3)) * [side, side, 10.0] + [x0, x0, 0.0]
-    return SimpleNamespace(landmarks=points, detector_score=0.9, presence=presence, residual=0.5,
-                           angles=np.array(angles), raw_angles=np.array(angles) + 1.0)
+    return SimpleNamespace(
+        landmarks=points,
+        detector_score=0.9,
+        presence=presence,
+        residual=0.5,
+        angles=np.array(angles),
+        raw_angles=np.array(angles) + 1.0,
+    )
 
 
 class ScriptedTeacher:
@@ -36,8 +42,9 @@ def photo(tmp_path) -> Photo:
 
 
 def _label(photo: Photo, faces: list, subject: str = "parent", **params):
-    config = PseudolabelConfig.from_dict({"pools": {"p": {"root": str(photo.root), "subject": subject}},
-                                          **params})
+    config = PseudolabelConfig.from_dict(
+        {"pools": {"p": {"root": str(photo.root), "subject": subject}}, **params}
+    )
     return label_photo(ScriptedTeacher(faces), config, photo)
 
 
@@ -53,13 +60,16 @@ def test_a_kept_face_gives_a_crop_its_landmarks_and_a_provenance_row(photo):
     assert (row["yaw"], row["raw_yaw"]) == (10.0, 11.0)
 
 
-@pytest.mark.parametrize("faces, subject, status", [
-    ([face(40, 100)], r"^(\d+)/", "no_subject"),
-    ([], "parent", "no_face"),
-    ([face(40, 100, presence=0.1)], "parent", "presence"),
-    ([face(40, 20)], "parent", "face_px"),
-    ([face(40, 100, angles=(120.0, 0.0, 0.0))], "parent", "yaw"),
-])
+@pytest.mark.parametrize(
+    "faces, subject, status",
+    [
+        ([face(40, 100)], r"^(\d+)/", "no_subject"),
+        ([], "parent", "no_face"),
+        ([face(40, 100, presence=0.1)], "parent", "presence"),
+        ([face(40, 20)], "parent", "face_px"),
+        ([face(40, 100, angles=(120.0, 0.0, 0.0))], "parent", "yaw"),
+    ],
+)
 def test_a_dropped_photo_says_why_and_keeps_no_crop(photo, faces, subject, status):
     result = _label(photo, faces, subject=subject)
     assert result.report["status"] == status and result.report["detail"]

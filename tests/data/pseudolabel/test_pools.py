@@ -15,8 +15,23 @@ from headpose.synth.landmarks import MESH_INDEX_68
 from tests.data.conftest import HEADS
 from tests.data.pseudolabel.conftest import pool_config
 
-PROVENANCE = ["yaw", "pitch", "roll", "raw_yaw", "raw_pitch", "raw_roll", "source", "subject", "file", "pool",
-              "teacher", "teacher_version", "detector_score", "presence", "residual"]
+PROVENANCE = [
+    "yaw",
+    "pitch",
+    "roll",
+    "raw_yaw",
+    "raw_pitch",
+    "raw_roll",
+    "source",
+    "subject",
+    "file",
+    "pool",
+    "teacher",
+    "teacher_version",
+    "detector_score",
+    "presence",
+    "residual",
+]
 
 
 def test_every_photo_gets_a_status_and_heads_get_teacher_poses(pool, labelled, teacher):
@@ -40,8 +55,9 @@ def test_every_photo_gets_a_status_and_heads_get_teacher_poses(pool, labelled, t
     error = np.abs(labels.loc[truth.index, ["yaw", "pitch", "roll"]].to_numpy() - truth.to_numpy())
     assert error.mean() < 8 and error.max() < 20, error
     assert (np.sign(labels.loc[truth.index, "yaw"]) == np.sign(truth["yaw"])).all()
-    np.testing.assert_allclose(labels[["raw_yaw", "raw_pitch", "raw_roll"]].to_numpy(),
-                               labels[["yaw", "pitch", "roll"]].to_numpy())  # no calibration
+    np.testing.assert_allclose(
+        labels[["raw_yaw", "raw_pitch", "raw_roll"]].to_numpy(), labels[["yaw", "pitch", "roll"]].to_numpy()
+    )  # no calibration
     np.testing.assert_allclose(faces.arrays["rotation"], euler_to_matrix(*faces.angles.T), atol=1e-5)
 
 
@@ -133,8 +149,12 @@ def test_real_photos_are_labelled_near_their_ground_truth(tmp_path, aflw2000_dev
 def test_limit_spreads_over_the_sorted_photos(pool, teacher):
     root, _ = pool
     _, report = pseudolabel_pools(pool_config(root, limit=4), teacher, progress=False)
-    assert report.file.tolist() == ["broken/corrupt.jpg", "person0/head0.jpg", "person0/head4.jpg",
-                                    "person1/head3.jpg"]
+    assert report.file.tolist() == [
+        "broken/corrupt.jpg",
+        "person0/head0.jpg",
+        "person0/head4.jpg",
+        "person1/head3.jpg",
+    ]
 
 
 def test_no_pools_and_missing_folders_are_errors(tmp_path):

@@ -19,13 +19,23 @@ def synthetic_photo(angles) -> tuple[np.ndarray, np.ndarray]:
     vertices = rotated + [0.0, 0.0, -DISTANCE]
     background = np.broadcast_to(BLUE.astype(np.uint8), (SIZE, SIZE, 3))
     n = len(vertices)
-    image, _ = render(background, vertices, model.triangles, np.tile(SKIN, (n, 1)), np.zeros(n),
-                      Hair((0, 0, 0)), model.uvs, np.zeros(len(model.triangles), bool),
-                      np.zeros((4, 4, 1), np.float32), np.zeros((1, 3), np.float32),
-                      (SCALE * DISTANCE, CENTRE, CENTRE),
-                      Light((0, 0, 1), intensity=0.0, ambient=1.0))
+    image, _ = render(
+        background,
+        vertices,
+        model.triangles,
+        np.tile(SKIN, (n, 1)),
+        np.zeros(n),
+        Hair((0, 0, 0)),
+        model.uvs,
+        np.zeros(len(model.triangles), bool),
+        np.zeros((4, 4, 1), np.float32),
+        np.zeros((1, 3), np.float32),
+        (SCALE * DISTANCE, CENTRE, CENTRE),
+        Light((0, 0, 1), intensity=0.0, ambient=1.0),
+    )
     face = rotated[:468]
-    landmarks = np.column_stack([CENTRE + SCALE * face[:, 0], CENTRE - SCALE * face[:, 1],
-                                 -SCALE * face[:, 2]])
+    landmarks = np.column_stack(
+        [CENTRE + SCALE * face[:, 0], CENTRE - SCALE * face[:, 1], -SCALE * face[:, 2]]
+    )
     iris = np.repeat(landmarks[[468 - 1]], 10, 0)  # iris points: unused by profiling
     return image, np.concatenate([landmarks, iris])

@@ -14,10 +14,17 @@ def test_targets_respect_the_yaw_range_and_minimum_turn():
     assert (np.abs(targets[:, 1] - 10) <= 5).all() and (targets[:, 2] == -7).all()
 
 
-@pytest.mark.parametrize("params, key", [({"bogus": 1}, "bogus"), ({"image_size": 4}, "image_size"),
-                                         ({"yaw_range": [10, -10]}, "yaw_range"), ({"mirror": 1}, "mirror"),
-                                         ({"background": "photos"}, "background"),
-                                         ({"crop_margin": "wide"}, "crop_margin")])
+@pytest.mark.parametrize(
+    "params, key",
+    [
+        ({"bogus": 1}, "bogus"),
+        ({"image_size": 4}, "image_size"),
+        ({"yaw_range": [10, -10]}, "yaw_range"),
+        ({"mirror": 1}, "mirror"),
+        ({"background": "photos"}, "background"),
+        ({"crop_margin": "wide"}, "crop_margin"),
+    ],
+)
 def test_bad_config_raises_config_error_naming_the_key(params, key):
     with pytest.raises(ConfigError, match=key):
         ProfileConfig.from_dict(params)

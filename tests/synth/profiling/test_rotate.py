@@ -45,11 +45,25 @@ def test_photo_background_keeps_the_scene_in_place_without_the_old_head():
     image[scene & (np.arange(SIZE) // 4 % 2 == 0)[:, None]] = (0, 255, 0)  # green stripes on blue
     target = np.array([60.0, 0.0, 0.0])
     config = dict(crop_shift=0.0, crop_scale_jitter=0.0)
-    photo = profile_face(image, landmarks, angles, target, np.random.default_rng(0),
-                         ProfileConfig(background="photo", **config)).image.astype(float)
-    border = profile_face(image, landmarks, angles, target, np.random.default_rng(0),
-                          ProfileConfig(background="border", **config)).image.astype(float)
-    assert photo[:, 0, 1].std() > 80 > 10 > border[:, 0, 1].std()  # the stripes stay, a border fill blurs them
+    photo = profile_face(
+        image,
+        landmarks,
+        angles,
+        target,
+        np.random.default_rng(0),
+        ProfileConfig(background="photo", **config),
+    ).image.astype(float)
+    border = profile_face(
+        image,
+        landmarks,
+        angles,
+        target,
+        np.random.default_rng(0),
+        ProfileConfig(background="border", **config),
+    ).image.astype(float)
+    assert (
+        photo[:, 0, 1].std() > 80 > 10 > border[:, 0, 1].std()
+    )  # the stripes stay, a border fill blurs them
     # where the old head was and the turned one is not: a blend of the scene, not the old face's skin
     assert np.abs(photo[0, -1] - SKIN * 255).max() > 60
 
@@ -58,7 +72,8 @@ def _pseudo_labelled() -> FaceSet:
     poses = np.array([[25.0, -10.0, 10.0], [-40.0, 5.0, -5.0]])
     photos = [synthetic_photo(p) for p in poses]
     labels = pd.DataFrame(poses, columns=["yaw", "pitch", "roll"]).assign(
-        source="webcam", subject=["a", "b"], file=["a.jpg", "b.jpg"])
+        source="webcam", subject=["a", "b"], file=["a.jpg", "b.jpg"]
+    )
     landmarks = np.stack([p[1] for p in photos])
     return FaceSet(np.stack([p[0] for p in photos]), labels, {"landmarks_478": landmarks})
 

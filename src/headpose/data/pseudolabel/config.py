@@ -28,7 +28,7 @@ class PoolConfig(Config, section="pseudolabel.pools"):
     searched in the path relative to ``root`` (its first group, else the whole match, is the id).
     ``root`` and ``subject`` are required."""
 
-    root: Any = None               # a folder: str or PathLike in, Path out (Config parses no Path type)
+    root: Any = None  # a folder: str or PathLike in, Path out (Config parses no Path type)
     subject: str | None = None
     pattern: str = "**/*.jpg"
 
@@ -72,9 +72,9 @@ class Thresholds(Config, section="pseudolabel.thresholds"):
     """A face is kept only if it passes every one (angles in degrees, sizes in image pixels)."""
 
     min_detector_score: float = knob(0.5, lo=0, hi=1)  # also BlazeFace's: weaker ones are "no_face"
-    min_presence: float = knob(0.5, lo=0, hi=1)        # landmark network's face-presence probability
-    max_residual: float = knob(1.0, lo=0)              # Procrustes RMS residual, cm of the canonical mesh
-    min_face_px: float = knob(40.0, lo=0)              # longer side of the 68 landmarks' box in the photo
+    min_presence: float = knob(0.5, lo=0, hi=1)  # landmark network's face-presence probability
+    max_residual: float = knob(1.0, lo=0)  # Procrustes RMS residual, cm of the canonical mesh
+    min_face_px: float = knob(40.0, lo=0)  # longer side of the 68 landmarks' box in the photo
     max_abs_yaw: float = knob(ANGLE_LIMIT_DEG, lo=0, hi=180)
     max_abs_pitch: float = knob(ANGLE_LIMIT_DEG, lo=0, hi=180)
     max_abs_roll: float = knob(ANGLE_LIMIT_DEG, lo=0, hi=180)
@@ -90,12 +90,21 @@ class Thresholds(Config, section="pseudolabel.thresholds"):
         score, presence, residual = (float(v) for v in (label.detector_score, label.presence, label.residual))
         yaw, pitch, roll = (abs(float(v)) for v in label.angles)
         checks = (
-            ("detector_score", not score >= self.min_detector_score,  # "not >=": NaN fails too
-             f"detector score {score:.3f} < {self.min_detector_score:g}"),
-            ("presence", not presence >= self.min_presence,
-             f"presence {presence:.3f} < {self.min_presence:g}"),
-            ("residual", not residual <= self.max_residual,
-             f"Procrustes residual {residual:.3f} cm > {self.max_residual:g}"),
+            (
+                "detector_score",
+                not score >= self.min_detector_score,  # "not >=": NaN fails too
+                f"detector score {score:.3f} < {self.min_detector_score:g}",
+            ),
+            (
+                "presence",
+                not presence >= self.min_presence,
+                f"presence {presence:.3f} < {self.min_presence:g}",
+            ),
+            (
+                "residual",
+                not residual <= self.max_residual,
+                f"Procrustes residual {residual:.3f} cm > {self.max_residual:g}",
+            ),
             ("face_px", not face_px >= self.min_face_px, f"face {face_px:.0f} px < {self.min_face_px:g} px"),
             ("yaw", not yaw <= self.max_abs_yaw, f"|yaw| {yaw:.1f} > {self.max_abs_yaw:g} deg"),
             ("pitch", not pitch <= self.max_abs_pitch, f"|pitch| {pitch:.1f} > {self.max_abs_pitch:g} deg"),
@@ -113,9 +122,9 @@ class PseudolabelConfig(Config, section="pseudolabel"):
     margin: float = knob(DEFAULT_MARGIN, lo=0, hi=2)
     max_faces_per_image: int = knob(1, lo=1)
     thresholds: Thresholds = field(default_factory=Thresholds)
-    limit: int | None = knob(None, lo=1)    # photos per pool, spread evenly; None: all
+    limit: int | None = knob(None, lo=1)  # photos per pool, spread evenly; None: all
     workers: int | None = knob(None, lo=1)  # processes, each with a teacher; None: one per CPU
-    threads: int = knob(1, lo=1)            # TFLite threads per teacher
+    threads: int = knob(1, lo=1)  # TFLite threads per teacher
 
     def check(self) -> None:
         for name in self.pools:

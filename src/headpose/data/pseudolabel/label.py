@@ -15,8 +15,18 @@ from headpose.data.faceset import ANGLE_COLUMNS
 from headpose.data.pseudolabel.config import KEPT, PseudolabelConfig
 from headpose.synth.landmarks import MESH_INDEX_68
 
-REPORT_COLUMNS = ["pool", "file", "status", "detail", "faces", "detector_score", "presence", "residual",
-                  "face_px", *ANGLE_COLUMNS]
+REPORT_COLUMNS = [
+    "pool",
+    "file",
+    "status",
+    "detail",
+    "faces",
+    "detector_score",
+    "presence",
+    "residual",
+    "face_px",
+    *ANGLE_COLUMNS,
+]
 
 
 class Teacher(Protocol):
@@ -66,9 +76,13 @@ def label_photo(teacher: Teacher, config: PseudolabelConfig, photo: Photo) -> Ph
         return _dropped(report, "no_face", "the teacher's detector found no face")
     faces = _ranked_faces(labels, config)
     best, best_px, failure = faces[0]
-    report.update(detector_score=float(best.detector_score), presence=float(best.presence),
-                  residual=float(best.residual), face_px=best_px,
-                  **dict(zip(ANGLE_COLUMNS, (float(v) for v in best.angles), strict=True)))
+    report.update(
+        detector_score=float(best.detector_score),
+        presence=float(best.presence),
+        residual=float(best.residual),
+        face_px=best_px,
+        **dict(zip(ANGLE_COLUMNS, (float(v) for v in best.angles), strict=True)),
+    )
     if failure is not None:
         return _dropped(report, *failure)
     result = PhotoResult(report)
@@ -102,8 +116,9 @@ def _ranked_faces(labels: list, config: PseudolabelConfig) -> list[tuple[Any, fl
     return sorted(faces, key=lambda f: (f[2] is not None, -f[1]))
 
 
-def _crop(image: np.ndarray, landmarks: np.ndarray,
-          config: PseudolabelConfig) -> tuple[np.ndarray, np.ndarray]:
+def _crop(
+    image: np.ndarray, landmarks: np.ndarray, config: PseudolabelConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """The training-style crop of a face and its (478, 3) landmarks in crop pixels."""
     box = box_from_landmarks(landmarks[MESH_INDEX_68, :2], config.margin)
     crop = crop_resize(image, box, config.image_size)
@@ -113,14 +128,27 @@ def _crop(image: np.ndarray, landmarks: np.ndarray,
     return crop, np.column_stack([xy, landmarks[:, 2] * scale]).astype(np.float32)
 
 
-def _row(label: Any, photo: Photo, subject: str, rank: int, face_px: float,
-         teacher: Teacher) -> dict[str, Any]:
+def _row(
+    label: Any, photo: Photo, subject: str, rank: int, face_px: float, teacher: Teacher
+) -> dict[str, Any]:
     yaw, pitch, roll = (float(v) for v in label.angles)
     raw_yaw, raw_pitch, raw_roll = (float(v) for v in label.raw_angles)
-    return {"yaw": yaw, "pitch": pitch, "roll": roll, "raw_yaw": raw_yaw, "raw_pitch": raw_pitch,
-            "raw_roll": raw_roll, "source": f"pseudolabel:{photo.pool}", "subject": f"{photo.pool}:{subject}",
-            "file": photo.file, "pool": photo.pool, "face": rank,
-            "teacher": str(getattr(teacher, "name", type(teacher).__name__)),
-            "teacher_version": str(getattr(teacher, "version", "")),
-            "detector_score": float(label.detector_score), "presence": float(label.presence),
-            "residual": float(label.residual), "face_px": face_px}
+    return {
+        "yaw": yaw,
+        "pitch": pitch,
+        "roll": roll,
+        "raw_yaw": raw_yaw,
+        "raw_pitch": raw_pitch,
+        "raw_roll": raw_roll,
+        "source": f"pseudolabel:{photo.pool}",
+        "subject": f"{photo.pool}:{subject}",
+        "file": photo.file,
+        "pool": photo.pool,
+        "face": rank,
+        "teacher": str(getattr(teacher, "name", type(teacher).__name__)),
+        "teacher_version": str(getattr(teacher, "version", "")),
+        "detector_score": float(label.detector_score),
+        "presence": float(label.presence),
+        "residual": float(label.residual),
+        "face_px": face_px,
+    }

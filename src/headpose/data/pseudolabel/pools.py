@@ -29,7 +29,7 @@ from headpose.synth.landmarks import MESH_INDEX_68
 
 log = logging.getLogger(__name__)
 
-MAX_CHUNK = 32         # photos per worker task
+MAX_CHUNK = 32  # photos per worker task
 PROGRESS_MIN_FILES = 50
 
 
@@ -37,8 +37,9 @@ def default_teacher(config: PseudolabelConfig) -> Teacher:
     """The production teacher: MediaPipe with its shipped yaw calibration, one landmark pass."""
     from headpose.teacher.teacher import MediaPipeTeacher
 
-    return MediaPipeTeacher(min_score=config.thresholds.min_detector_score, refine=False,
-                            threads=config.threads)
+    return MediaPipeTeacher(
+        min_score=config.thresholds.min_detector_score, refine=False, threads=config.threads
+    )
 
 
 def list_photos(name: str, pool: PoolConfig, limit: int | None = None) -> list[Photo]:
@@ -54,8 +55,9 @@ def list_photos(name: str, pool: PoolConfig, limit: int | None = None) -> list[P
     return [Photo(name, root, f) for f in files]
 
 
-def pseudolabel_pools(config: PseudolabelConfig | Mapping[str, Any], teacher: Teacher | None = None,
-                      progress: bool = True) -> tuple[FaceSet, pd.DataFrame]:
+def pseudolabel_pools(
+    config: PseudolabelConfig | Mapping[str, Any], teacher: Teacher | None = None, progress: bool = True
+) -> tuple[FaceSet, pd.DataFrame]:
     """Label every photo of every pool; return the kept faces and a report with one row per photo.
 
     Labels: yaw, pitch, roll (the teacher's corrected angles), raw_yaw, raw_pitch, raw_roll, source
@@ -70,37 +72,47 @@ def pseudolabel_pools(config: PseudolabelConfig | Mapping[str, Any], teacher: Te
     """
     config = PseudolabelConfig.from_dict(config)
     if not config.pools:
-        raise ConfigError("pseudolabel.pools: no pools configured; add folders of photos, e.g. "
-                          "pools: {lfw: {root: data/01_raw/faces-unlabelled/lfw, pattern: '*/*.jpg', "
-                          "subject: parent}}, or run with --env real")
+        raise ConfigError(
+            "pseudolabel.pools: no pools configured; add folders of photos, e.g. "
+            "pools: {lfw: {root: data/01_raw/faces-unlabelled/lfw, pattern: '*/*.jpg', "
+            "subject: parent}}, or run with --env real"
+        )
     photos = [photo for name, pool in config.pools.items() for photo in list_photos(name, pool, config.limit)]
     teacher = teacher if teacher is not None else default_teacher(config)
     return _assemble(_label_in_chunks(teacher, config, photos, progress), config, photos)
 
 
-def _label_in_chunks(teacher: Teacher, config: PseudolabelConfig, photos: list[Photo],
-                     progress: bool) -> list[PhotoResult]:
+def _label_in_chunks(
+    teacher: Teacher, config: PseudolabelConfig, photos: list[Photo], progress: bool
+) -> list[PhotoResult]:
     """Every photo's result, in order: chunks labelled here or by worker processes with their own teacher."""
     recipe = _recipe(teacher)
     workers = config.workers or _available_cpus()
     if recipe is None and workers > 1:
-        log.info("teacher %s cannot be rebuilt in worker processes; labelling in this process",
-                 type(teacher).__name__)
+        log.info(
+            "teacher %s cannot be rebuilt in worker processes; labelling in this process",
+            type(teacher).__name__,
+        )
         workers = 1
     chunk = max(1, min(MAX_CHUNK, math.ceil(len(photos) / (4 * workers))))
     chunks = [photos[i : i + chunk] for i in range(0, len(photos), chunk)]
     workers = min(workers, len(chunks))
     results: list[list[PhotoResult]] = [[] for _ in chunks]
-    with tqdm(total=len(photos), desc="pseudo-labels", unit="photo",
-              disable=not progress or len(photos) < PROGRESS_MIN_FILES) as bar:
+    with tqdm(
+        total=len(photos),
+        desc="pseudo-labels",
+        unit="photo",
+        disable=not progress or len(photos) < PROGRESS_MIN_FILES,
+    ) as bar:
         if workers == 1:
             for k, part in enumerate(chunks):
                 results[k] = label_photos(teacher, config, part)
                 bar.update(len(part))
         else:
             # spawn, not fork: the parent may hold threads (MLflow, TFLite) that fork would copy mid-lock.
-            with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
-                                     initargs=(recipe,)) as pool:
+            with ProcessPoolExecutor(
+                workers, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(recipe,)
+            ) as pool:
                 futures = [pool.submit(_label_in_worker, config, part) for part in chunks]
                 for k, future in enumerate(futures):  # in submission order: the output order is fixed
                     results[k] = future.result()
@@ -108,18 +120,25 @@ def _label_in_chunks(teacher: Teacher, config: PseudolabelConfig, photos: list[P
     return [r for part in results for r in part]
 
 
-def _assemble(results: list[PhotoResult], config: PseudolabelConfig,
-              photos: list[Photo]) -> tuple[FaceSet, pd.DataFrame]:
+def _assemble(
+    results: list[PhotoResult], config: PseudolabelConfig, photos: list[Photo]
+) -> tuple[FaceSet, pd.DataFrame]:
     report = pd.DataFrame([r.report for r in results], columns=REPORT_COLUMNS)
     rows = [row for r in results for row in r.rows]
     counts = report.groupby(["pool", "status"]).size()
-    log.info("pseudo-labels: kept %d faces from %d photos; %s", len(rows), len(photos),
-             "; ".join(f"{pool} {status}: {n}" for (pool, status), n in counts.items()))
+    log.info(
+        "pseudo-labels: kept %d faces from %d photos; %s",
+        len(rows),
+        len(photos),
+        "; ".join(f"{pool} {status}: {n}" for (pool, status), n in counts.items()),
+    )
     if not rows:
         first = report.head(3)[["pool", "file", "status", "detail"]].to_dict("records")
-        raise DatasetError(f"{', '.join(str(p.root) for p in config.pools.values())}: no face kept from "
-                           f"{len(photos)} photos (statuses {report.status.value_counts().to_dict()}); "
-                           f"first: {first}")
+        raise DatasetError(
+            f"{', '.join(str(p.root) for p in config.pools.values())}: no face kept from "
+            f"{len(photos)} photos (statuses {report.status.value_counts().to_dict()}); "
+            f"first: {first}"
+        )
     labels = pd.DataFrame(rows)
     size = config.image_size
     images = np.empty((len(rows), size, size, 3), np.uint8)

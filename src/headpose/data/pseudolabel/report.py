@@ -29,8 +29,14 @@ def pseudolabel_report(report: pd.DataFrame, faceset: FaceSet) -> tuple[dict[str
         "kept_photos": int((report.status == KEPT).sum()),
         "faces": int(len(faceset)),
         "status": {k: int(v) for k, v in report.status.value_counts().items()},
-        "teacher": sorted({f"{name} {version}" for name, version in
-                           zip(labels.get("teacher", []), labels.get("teacher_version", []), strict=True)}),
+        "teacher": sorted(
+            {
+                f"{name} {version}"
+                for name, version in zip(
+                    labels.get("teacher", []), labels.get("teacher_version", []), strict=True
+                )
+            }
+        ),
         "pools": {},
     }
     for pool, rows in report.groupby("pool", sort=False):
@@ -42,9 +48,11 @@ def pseudolabel_report(report: pd.DataFrame, faceset: FaceSet) -> tuple[dict[str
             "kept_fraction": round(float((rows.status == KEPT).mean()), 4),
             "faces": int(len(kept)),
             "status": {k: int(v) for k, v in rows.status.value_counts().items()},
-            "abs_yaw": {"0-30": int((abs_yaw < 30).sum()),
-                        "30-60": int(((abs_yaw >= 30) & (abs_yaw < 60)).sum()),
-                        "60+": int((abs_yaw >= 60).sum())},
+            "abs_yaw": {
+                "0-30": int((abs_yaw < 30).sum()),
+                "30-60": int(((abs_yaw >= 30) & (abs_yaw < 60)).sum()),
+                "60+": int((abs_yaw >= 60).sum()),
+            },
         }
     return summary, pose_histograms(report, faceset), preview_figure(faceset)
 
@@ -56,8 +64,8 @@ def pose_histograms(report: pd.DataFrame, faceset: FaceSet) -> Figure:
     axes = fig.subplots(2, 3)
     edges = np.linspace(-ANGLE_LIMIT_DEG, ANGLE_LIMIT_DEG, NUM_BINS + 1)
     labels = faceset.labels
-    for k, (ax, name) in enumerate(zip(axes[0], ANGLE_COLUMNS, strict=True)):
-        for pool, rows in (labels.groupby("pool", sort=False) if len(labels) else []):
+    for ax, name in zip(axes[0], ANGLE_COLUMNS, strict=True):
+        for pool, rows in labels.groupby("pool", sort=False) if len(labels) else []:
             ax.hist(rows[name].to_numpy(np.float64), bins=edges, alpha=0.5, label=f"{pool} (n={len(rows)})")
         ax.set(title=f"{name} (kept)", xlabel="degrees", xlim=(edges[0], edges[-1]), yscale="log")
         ax.set_ylim(bottom=0.8)  # log scale: single faces stay visible, full bars stay whole
@@ -71,8 +79,12 @@ def pose_histograms(report: pd.DataFrame, faceset: FaceSet) -> Figure:
         values = found[name].to_numpy(np.float64)
         bins = np.linspace(0, 1, 41) if name == "presence" else 40
         if len(values):
-            ax.hist([values[kept.to_numpy()], values[~kept.to_numpy()]], bins=bins, stacked=True,
-                    label=[f"kept (n={int(kept.sum())})", f"dropped (n={int((~kept).sum())})"])
+            ax.hist(
+                [values[kept.to_numpy()], values[~kept.to_numpy()]],
+                bins=bins,
+                stacked=True,
+                label=[f"kept (n={int(kept.sum())})", f"dropped (n={int((~kept).sum())})"],
+            )
         ax.set(title=f"{name} of the best face", xlabel=f"{name}{unit}", yscale="log")
         ax.set_ylim(bottom=0.8)
     axes[1, 0].set_ylabel("photos")

@@ -9,8 +9,9 @@ from typing import Any
 from headpose.deploy.tensorrt_build import BuildConfig, build_or_skip, metadata_path
 
 
-def build_engines(onnx_models: dict[str, Path],
-                  build: BuildConfig) -> tuple[dict[str, bytes], dict[str, Any]]:
+def build_engines(
+    onnx_models: dict[str, Path], build: BuildConfig
+) -> tuple[dict[str, bytes], dict[str, Any]]:
     """``{<engine>.engine: bytes, <engine>.engine.json: bytes}`` and a report with one entry per engine.
 
     Each entry is ``{"status": "built", ...metadata}`` or ``{"status": "skipped", "reason": ...}``
@@ -20,8 +21,9 @@ def build_engines(onnx_models: dict[str, Path],
     with tempfile.TemporaryDirectory(prefix="headpose-build-") as tmp:
         for spec in build.engines:
             engine = Path(tmp) / f"{spec.name}.engine"
-            result = build_or_skip(onnx_models.get(spec.onnx), engine, spec.precision, build.profile,
-                                   build.timing_cache)
+            result = build_or_skip(
+                onnx_models.get(spec.onnx), engine, spec.precision, build.profile, build.timing_cache
+            )
             del result["engine_path"]  # a temporary path; the engine lives in tensorrt_engines
             if result["status"] == "built":
                 files[engine.name] = engine.read_bytes()

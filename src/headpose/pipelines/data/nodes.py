@@ -31,7 +31,9 @@ def render_synthetic(synth: SynthConfig) -> FaceSet:
     return generate(synth, workers=synth.workers, progress=True)
 
 
-def read_real_datasets(real_datasets: dict[str, dict[str, Any]], crop_size: int) -> tuple[FaceSet, FaceSet, pd.DataFrame]:
+def read_real_datasets(
+    real_datasets: dict[str, dict[str, Any]], crop_size: int
+) -> tuple[FaceSet, FaceSet, pd.DataFrame]:
     """Read every configured real dataset; ``role: train`` joins training, ``role: test`` is held out.
 
     Datasets with ``root: null`` are disabled. Returns (real_train, real_test, skip report).
@@ -44,21 +46,33 @@ def read_real_datasets(real_datasets: dict[str, dict[str, Any]], crop_size: int)
             continue
         reader, role = cfg.get("reader", name), cfg.get("role", "test")
         if reader not in READERS or role not in by_role:
-            raise ConfigError(f"real_datasets.{name}: reader must be one of {sorted(READERS)} and role train|test")
+            raise ConfigError(
+                f"real_datasets.{name}: reader must be one of {sorted(READERS)} and role train|test"
+            )
         options = {k: v for k, v in cfg.items() if k not in ("reader", "role")}
         faces, report = READERS[reader](crop_size=crop_size, **options)
         log.info("real dataset %s: %d images (%d skipped)", name, len(faces), len(report))
         by_role[role].append(faces)
         reports.append(report.assign(dataset=name))
     train, test = (FaceSet.concat(sets) if sets else empty for sets in by_role.values())
-    report = pd.concat(reports, ignore_index=True) if reports else pd.DataFrame(columns=["file", "problem", "dataset"])
+    report = (
+        pd.concat(reports, ignore_index=True)
+        if reports
+        else pd.DataFrame(columns=["file", "problem", "dataset"])
+    )
     return train, test, report
 
 
-def mix_training_data(synthetic: FaceSet, real_train: FaceSet, pseudolabel: FaceSet, profiled: FaceSet,
-                      mix: dict[str, Any]) -> FaceSet:
+def mix_training_data(
+    synthetic: FaceSet, real_train: FaceSet, pseudolabel: FaceSet, profiled: FaceSet, mix: dict[str, Any]
+) -> FaceSet:
     """All training-role data in the configured proportions (sources without images drop out)."""
-    sources = {"synthetic": synthetic, "real_train": real_train, "pseudolabel": pseudolabel, "profiled": profiled}
+    sources = {
+        "synthetic": synthetic,
+        "real_train": real_train,
+        "pseudolabel": pseudolabel,
+        "profiled": profiled,
+    }
     pool = mix_sources(sources, mix["ratios"], mix["size"], mix["seed"])
     log.info("training mix: %s", pool.describe_sources())
     return pool

@@ -27,15 +27,29 @@ def create_pipeline(**kwargs) -> Pipeline:
                 "training_pool",
                 name="mix_training_data",
             ),
-            Node(split_dataset, ["training_pool", "params:split"], ["train_faces", "val_faces", "test_faces"],
-                 name="split_dataset"),
-            Node(select_calibration, ["train_faces", "params:calibration"], "calibration_faces", name="select_calibration"),
+            Node(
+                split_dataset,
+                ["training_pool", "params:split"],
+                ["train_faces", "val_faces", "test_faces"],
+                name="split_dataset",
+            ),
+            Node(
+                select_calibration,
+                ["train_faces", "params:calibration"],
+                "calibration_faces",
+                name="select_calibration",
+            ),
             Node(
                 describe_splits,
                 ["train_faces", "val_faces", "test_faces", "calibration_faces"],
                 ["data_metrics", "angle_histograms_plot"],
                 name="describe_splits",
             ),
-            Node(preview_augmentation, ["train_faces", "params:augment"], "augmentation_preview_plot", name="preview_augmentation"),
+            Node(
+                preview_augmentation,
+                ["train_faces", "params:augment"],
+                "augmentation_preview_plot",
+                name="preview_augmentation",
+            ),
         ]
     )

@@ -15,8 +15,9 @@ from headpose.training.loop import fit
 log = logging.getLogger(__name__)
 
 
-def train_scratch_student(train: FaceSet, val: FaceSet, teacher_model: Checkpoint,
-                          distill: DistillConfig) -> tuple[Checkpoint, dict]:
+def train_scratch_student(
+    train: FaceSet, val: FaceSet, teacher_model: Checkpoint, distill: DistillConfig
+) -> tuple[Checkpoint, dict]:
     """Student ``distill.scratch_baseline`` trained exactly as in distillation (same start, same recipe),
     minus the teacher."""
     train_config = distill.student_train_config(distill.scratch_baseline, teacher_model.meta)
@@ -25,15 +26,30 @@ def train_scratch_student(train: FaceSet, val: FaceSet, teacher_model: Checkpoin
     return result.checkpoint(train_config, parent=None), result.metrics_history()
 
 
-def compare_with_scratch(scratch: Checkpoint, test: FaceSet, distill: DistillConfig,
-                         **students: Checkpoint) -> tuple[dict, dict]:
+def compare_with_scratch(
+    scratch: Checkpoint, test: FaceSet, distill: DistillConfig, **students: Checkpoint
+) -> tuple[dict, dict]:
     """Test MAE, params, MACs and latency of the distilled student and its scratch twin."""
     key = distill.scratch_baseline
-    rows = {name: profile_model(c.model, c.input_size, test, distill.latency)
-            for name, c in {key: students[key], f"{key}_scratch": scratch}.items()}
+    rows = {
+        name: profile_model(c.model, c.input_size, test, distill.latency)
+        for name, c in {key: students[key], f"{key}_scratch": scratch}.items()
+    }
     distilled_mae, scratch_mae = rows[key]["mae"], rows[f"{key}_scratch"]["mae"]
     gain = scratch_mae - distilled_mae
-    log.info("distillation gain for %s: %.3f deg (distilled %.3f, scratch %.3f)", key, gain, distilled_mae, scratch_mae)
-    report = {"student": key, "distilled_mae": distilled_mae, "scratch_mae": scratch_mae, "gain_deg": gain,
-              "models": rows, "train": distill.train}
+    log.info(
+        "distillation gain for %s: %.3f deg (distilled %.3f, scratch %.3f)",
+        key,
+        gain,
+        distilled_mae,
+        scratch_mae,
+    )
+    report = {
+        "student": key,
+        "distilled_mae": distilled_mae,
+        "scratch_mae": scratch_mae,
+        "gain_deg": gain,
+        "models": rows,
+        "train": distill.train,
+    }
     return as_mlflow_metrics({**rows, "gain_deg": gain}), report

@@ -17,8 +17,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 compare_with_scratch,
-                {"scratch": "student_scratch_model", "test": "test_faces", "distill": "params:distill",
-                 **{key: checkpoint(key) for key in STUDENTS}},
+                {
+                    "scratch": "student_scratch_model",
+                    "test": "test_faces",
+                    "distill": "params:distill",
+                    **{key: checkpoint(key) for key in STUDENTS},
+                },
                 ["distill_baseline_metrics", "distill_baseline_report"],
                 name="compare_with_scratch",
             ),

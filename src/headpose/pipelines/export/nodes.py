@@ -24,6 +24,10 @@ def export_models(test: FaceSet, export: ExportConfig, **artifacts) -> tuple[dic
     for item in missing:
         log.warning("export: %s skipped: %s", item["name"], item["reason"])
     report = {"models": models, "missing": missing, "parity_tol_deg": export.parity_tol_deg}
-    metrics = as_mlflow_metrics({name: {"size_bytes": entry["size_bytes"], **(entry["parity"] or {})}
-                                 for name, entry in models.items()})
+    metrics = as_mlflow_metrics(
+        {
+            name: {"size_bytes": entry["size_bytes"], **(entry["parity"] or {})}
+            for name, entry in models.items()
+        }
+    )
     return files, report, metrics

@@ -8,7 +8,14 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             Node(
                 prune_teacher,
-                ["teacher_model", "train_faces", "val_faces", "test_faces", "real_test_faces", "params:prune"],
+                [
+                    "teacher_model",
+                    "train_faces",
+                    "val_faces",
+                    "test_faces",
+                    "real_test_faces",
+                    "params:prune",
+                ],
                 ["pruned_model", "prune_metrics", "prune_report", "prune_channels_plot"],
                 name="prune_teacher",
             ),

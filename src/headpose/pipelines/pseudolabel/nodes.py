@@ -23,7 +23,9 @@ def pseudolabel_photos(pseudolabel: PseudolabelConfig) -> tuple[FaceSet, pd.Data
 
     No pool configured (the default profile) gives no faces: the training mix is then synthetic."""
     if not pseudolabel.pools:
-        log.info("pseudolabel.pools is empty: no photos to label (kedro run --env real configures LFW and UTKFace)")
+        log.info(
+            "pseudolabel.pools is empty: no photos to label (kedro run --env real configures LFW and UTKFace)"
+        )
         return FaceSet.empty(pseudolabel.image_size), pd.DataFrame(columns=REPORT_COLUMNS)
     return pseudolabel_pools(pseudolabel, progress=True)
 
@@ -36,7 +38,12 @@ def describe_pseudolabels(faces: FaceSet, report: pd.DataFrame) -> tuple[dict, d
     summary, histograms, preview = pseudolabel_report(report, faces)
     metrics = {"photos": summary["photos"], "faces": summary["faces"]}
     for pool, counts in summary["pools"].items():
-        metrics.update({f"{pool}.photos": counts["photos"], f"{pool}.faces": counts["faces"],
-                        f"{pool}.kept_fraction": counts["kept_fraction"]})
+        metrics.update(
+            {
+                f"{pool}.photos": counts["photos"],
+                f"{pool}.faces": counts["faces"],
+                f"{pool}.kept_fraction": counts["kept_fraction"],
+            }
+        )
         metrics.update({f"{pool}.status.{status}": n for status, n in counts["status"].items()})
     return as_mlflow_metrics(metrics), summary, histograms, preview

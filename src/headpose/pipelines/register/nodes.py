@@ -8,15 +8,26 @@ from typing import Any
 from headpose.data.faceset import FaceSet
 from headpose.deploy.artifacts import ExportConfig
 from headpose.deploy.lineage import data_version, lineage_tags
-from headpose.deploy.mlflow_registry import (RegisterConfig, candidate_checkpoint, choose_candidate,
-                                             register_candidate, shipped_row_name)
+from headpose.deploy.mlflow_registry import (
+    RegisterConfig,
+    candidate_checkpoint,
+    choose_candidate,
+    register_candidate,
+    shipped_row_name,
+)
 from headpose.deploy.runtime import load_model
 from headpose.evaluation import faceset_mae
 from headpose.pipelines.artifacts import SHIPPING_DECISION
 
 
-def register_model(rows: list[dict[str, Any]], test: FaceSet, real_test: FaceSet, register: RegisterConfig,
-                   export: ExportConfig, **upstream) -> dict[str, Any]:
+def register_model(
+    rows: list[dict[str, Any]],
+    test: FaceSet,
+    real_test: FaceSet,
+    register: RegisterConfig,
+    export: ExportConfig,
+    **upstream,
+) -> dict[str, Any]:
     """Register the candidate ONNX (+ its PyTorch checkpoint) as model ``register.model_name``.
 
     The candidate is the artifact named by the quantize stage's shipping decision when there is
@@ -35,7 +46,14 @@ def register_model(rows: list[dict[str, Any]], test: FaceSet, real_test: FaceSet
 
     version = data_version(Path.cwd(), register.data_version_path)
     result = register_candidate(
-        candidate, Path(candidate["path"]), checkpoint, gates, version, register.model_name,
-        remeasure=remeasure if register.remeasure_champion else None, example_image=test.images[0],
-        extra_tags=lineage_tags(Path.cwd(), register.lineage))
+        candidate,
+        Path(candidate["path"]),
+        checkpoint,
+        gates,
+        version,
+        register.model_name,
+        remeasure=remeasure if register.remeasure_champion else None,
+        example_image=test.images[0],
+        extra_tags=lineage_tags(Path.cwd(), register.lineage),
+    )
     return {**result, "candidate_reason": why, "shipping_decision": shipping}

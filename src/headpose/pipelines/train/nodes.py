@@ -34,10 +34,20 @@ def train_model(train: FaceSet, val: FaceSet, config: TrainConfig) -> tuple[Chec
 
 def evaluate_teacher(checkpoint: Checkpoint, test: FaceSet, real_test: FaceSet) -> tuple[dict, dict, Figure]:
     """MAE on the synthetic test split and on the configured real test set (if any)."""
-    metrics, predictions = evaluate_sets(torch_predictor(checkpoint.model), checkpoint.input_size, {"synthetic": test, "real": real_test})
-    report = {"model": checkpoint.model.spec, "params": count_params(checkpoint.model), "macs": count_macs(checkpoint.model, checkpoint.input_size), "metrics": metrics,
-              # what Euler MAE a rotation error of 1/2/3/5 deg alone would cost on each label set
-              "euler_mae_floor": {set_name: {f"geodesic_{g}deg": euler_mae_floor(faceset.angles, g) for g in (1, 2, 3, 5)}
-                                  for set_name, faceset in (("synthetic", test), ("real", real_test)) if len(faceset)}}
+    metrics, predictions = evaluate_sets(
+        torch_predictor(checkpoint.model), checkpoint.input_size, {"synthetic": test, "real": real_test}
+    )
+    report = {
+        "model": checkpoint.model.spec,
+        "params": count_params(checkpoint.model),
+        "macs": count_macs(checkpoint.model, checkpoint.input_size),
+        "metrics": metrics,
+        # what Euler MAE a rotation error of 1/2/3/5 deg alone would cost on each label set
+        "euler_mae_floor": {
+            set_name: {f"geodesic_{g}deg": euler_mae_floor(faceset.angles, g) for g in (1, 2, 3, 5)}
+            for set_name, faceset in (("synthetic", test), ("real", real_test))
+            if len(faceset)
+        },
+    }
     figure = error_vs_angle_figure(predictions["synthetic"], test.angles, title="teacher: synthetic test")
     return as_mlflow_metrics(metrics), report, figure

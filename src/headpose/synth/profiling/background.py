@@ -11,8 +11,12 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from headpose.synth.backgrounds import (BACKGROUND_KEYS, background_bank, compose_background,
-                                        sample_backgrounds)
+from headpose.synth.backgrounds import (
+    BACKGROUND_KEYS,
+    background_bank,
+    compose_background,
+    sample_backgrounds,
+)
 
 HOLE_GROW = 0.06  # the old silhouette is grown by this share of the face size before filling
 
@@ -63,8 +67,9 @@ def border_background(source: np.ndarray, size: int, rng: np.random.Generator) -
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def compose_bank_background(out: np.ndarray, zbuf: np.ndarray, rng: np.random.Generator, seed: int,
-                            noise: float) -> None:
+def compose_bank_background(
+    out: np.ndarray, zbuf: np.ndarray, rng: np.random.Generator, seed: int, noise: float
+) -> None:
     """Fill ``out`` where the z-buffer holds no head with a random tile of background bank ``seed``."""
     size = out.shape[0]
     params = sample_backgrounds(rng, 1, size, noise)

@@ -28,12 +28,12 @@ class ProfileConfig(Config, section="profile"):
     pitch_delta_range: tuple[float, float] = knob((-20.0, 20.0), lo=-90, hi=90, ordered=True)
     roll_delta_range: tuple[float, float] = knob((0.0, 0.0), lo=-180, hi=180, ordered=True)
     min_yaw_delta: float = knob(15.0, lo=0, hi=180)
-    mirror: bool = True                        # mirror the photo when the target turns the other way
+    mirror: bool = True  # mirror the photo when the target turns the other way
     crop_margin: float = knob(DEFAULT_MARGIN, lo=0, hi=2)
     crop_shift: float = knob(0.03, lo=0, hi=0.5)
     crop_scale_jitter: float = knob(0.05, lo=0, hi=0.5)
     background: str = knob("bank", choices=BACKGROUNDS)  # "photo" | "bank" (synthetic tiles) | "border"
-    background_seed: int = knob(0, lo=0)       # which background bank
+    background_seed: int = knob(0, lo=0)  # which background bank
     background_noise: float = knob(0.03, lo=0, hi=0.5)
     texture_fade: float = knob(0.3, lo=0.01, hi=1)  # photo texture fades below this cosine to the source view
 
@@ -61,6 +61,10 @@ def _allowed_yaw(lo: float, hi: float, exclude: list[float], gap: float) -> list
     """[lo, hi] minus the open intervals (e - gap, e + gap)."""
     pieces = [(lo, hi)]
     for e in exclude:
-        pieces = [piece for a, b in pieces
-                  for piece in ((a, min(b, e - gap)), (max(a, e + gap), b)) if piece[1] > piece[0]]
+        pieces = [
+            piece
+            for a, b in pieces
+            for piece in ((a, min(b, e - gap)), (max(a, e + gap), b))
+            if piece[1] > piece[0]
+        ]
     return pieces

@@ -25,11 +25,11 @@ IRIS_BLOCKS = (np.arange(468, 473), np.arange(473, 478))
 class _Rig:
     """Per-vertex constants of the head model that fitting needs (built once per process)."""
 
-    mean: np.ndarray           # (V, 3) float64 head-model vertices, cm
-    neck: np.ndarray           # (V,) bool
-    anchor: np.ndarray         # (V - 468,) face vertex whose fit residual a non-face vertex follows
+    mean: np.ndarray  # (V, 3) float64 head-model vertices, cm
+    neck: np.ndarray  # (V,) bool
+    anchor: np.ndarray  # (V - 468,) face vertex whose fit residual a non-face vertex follows
     anchor_weight: np.ndarray  # (V - 468,) how much of it
-    mirror: np.ndarray         # (468,) index of each face vertex's mirror image
+    mirror: np.ndarray  # (468,) index of each face vertex's mirror image
 
 
 @cache
@@ -57,8 +57,8 @@ def _rig() -> _Rig:
 @dataclass(frozen=True)
 class FittedHead:
     vertices: np.ndarray  # (V, 3) float64 head-model vertices in the photo's camera frame, pixels
-    pivot: np.ndarray     # (3,) the neck pivot there
-    scale: float          # pixels per cm of the fit
+    pivot: np.ndarray  # (3,) the neck pivot there
+    scale: float  # pixels per cm of the fit
 
 
 def fit_head(landmarks: np.ndarray) -> FittedHead:

@@ -34,27 +34,32 @@ from headpose.teacher.pose import NUM_MESH_LANDMARKS
 
 @dataclass(frozen=True)
 class ProfiledFace:
-    image: np.ndarray           # (S, S, 3) uint8 training crop
-    angles: np.ndarray          # (3,) yaw, pitch, roll of the rendered head: the target
-    landmarks_68: np.ndarray    # (68, 2) crop pixels of the new view
+    image: np.ndarray  # (S, S, 3) uint8 training crop
+    angles: np.ndarray  # (3,) yaw, pitch, roll of the rendered head: the target
+    landmarks_68: np.ndarray  # (68, 2) crop pixels of the new view
     mesh_landmarks: np.ndarray  # (468, 3) the new view's face mesh points in crop pixels, as teacher
-                                # landmarks: x right, y down, z relative depth (smaller = nearer)
-    mirrored: bool              # the photo was mirrored before turning
+    # landmarks: x right, y down, z relative depth (smaller = nearer)
+    mirrored: bool  # the photo was mirrored before turning
 
 
 class _View(NamedTuple):
     """The turned head in the output crop."""
 
     screen: np.ndarray  # (V, 2) crop pixels
-    depth: np.ndarray   # (V,) > 0, larger = nearer
+    depth: np.ndarray  # (V,) > 0, larger = nearer
     corner: np.ndarray  # (2,) top-left of the crop box in the photo's pixels
-    side: float         # crop box side in the photo's pixels
-    scale: float        # crop pixels per photo pixel
+    side: float  # crop box side in the photo's pixels
+    scale: float  # crop pixels per photo pixel
 
 
-def profile_face(image: np.ndarray, landmarks: np.ndarray, angles: np.ndarray, target: np.ndarray,
-                 rng: np.random.Generator,
-                 config: ProfileConfig | Mapping[str, Any] | None = None) -> ProfiledFace:
+def profile_face(
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    angles: np.ndarray,
+    target: np.ndarray,
+    rng: np.random.Generator,
+    config: ProfileConfig | Mapping[str, Any] | None = None,
+) -> ProfiledFace:
     """Re-render the face of ``image`` (uint8 (H, W, 3)) at pose ``target``.
 
     ``landmarks`` (>= 468, 3): the teacher's landmarks in ``image`` pixels (x right, y down, z
@@ -76,8 +81,9 @@ def profile_face(image: np.ndarray, landmarks: np.ndarray, angles: np.ndarray, t
     # Where the photo shows each vertex, and how far to trust it.
     source_xy = np.stack([head.vertices[:, 0], -head.vertices[:, 1]], 1).astype(np.float32)
     source_depth = head.vertices[:, 2].astype(np.float32)
-    weight, silhouette = texture_weight(source, source_xy, source_depth, head.vertices.astype(np.float32),
-                                        head.scale, config.texture_fade)
+    weight, silhouette = texture_weight(
+        source, source_xy, source_depth, head.vertices.astype(np.float32), head.scale, config.texture_fade
+    )
     fallback = fill_colours(source, source_xy, weight, lm)
     turned = turn_head(head, angles, target)
     view = _crop_view(turned, config, rng)
@@ -95,8 +101,17 @@ def profile_face(image: np.ndarray, landmarks: np.ndarray, angles: np.ndarray, t
     else:
         out = border_background(source, size, rng)
     zbuf = np.zeros((size, size), np.float32)
-    render_textured_into(out, zbuf, view.screen.astype(np.float32), view.depth.astype(np.float32),
-                         texture_rig().triangles, np.ascontiguousarray(source_xy), source, fallback, weight)
+    render_textured_into(
+        out,
+        zbuf,
+        view.screen.astype(np.float32),
+        view.depth.astype(np.float32),
+        texture_rig().triangles,
+        np.ascontiguousarray(source_xy),
+        source,
+        fallback,
+        weight,
+    )
     if config.background == "bank":
         compose_bank_background(out, zbuf, rng, config.background_seed, config.background_noise)
     mesh = np.column_stack([view.screen[:NUM_MESH_LANDMARKS], -(turned[:NUM_MESH_LANDMARKS, 2] * view.scale)])
@@ -118,8 +133,9 @@ def _crop_view(turned: np.ndarray, config: ProfileConfig, rng: np.random.Generat
     return _View(screen, depth, corner, side, scale)
 
 
-def _shrunk(source: np.ndarray, source_xy: np.ndarray, scene: np.ndarray | None, size: int,
-            side: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+def _shrunk(
+    source: np.ndarray, source_xy: np.ndarray, scene: np.ndarray | None, size: int, side: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
     """Photos much larger than the crop are shrunk first, so bilinear sampling does not alias.
 
     Returns the (possibly shrunk) photo, source coordinates in it, scene, and the (2,) shrink ratio.
@@ -145,8 +161,13 @@ def _photo_crop(scene: np.ndarray, view: _View, ratio: np.ndarray, size: int) ->
     return cv2.warpAffine(scene, warp, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def profile_faceset(faceset: FaceSet, config: ProfileConfig | Mapping[str, Any] | None = None,
-                    per_face: int = 1, seed: int = 0, progress: bool = True) -> FaceSet:
+def profile_faceset(
+    faceset: FaceSet,
+    config: ProfileConfig | Mapping[str, Any] | None = None,
+    per_face: int = 1,
+    seed: int = 0,
+    progress: bool = True,
+) -> FaceSet:
     """``per_face`` profiled crops of every face of a pseudo-labelled FaceSet.
 
     Needs ``arrays["landmarks_478"]`` (N, >= 468, 3): the teacher's landmarks in each crop's pixels,
@@ -204,8 +225,12 @@ def synthetic_landmarks_478(faceset: FaceSet) -> np.ndarray:
     return np.concatenate([mesh, iris], 1)
 
 
-def benchmark(num_images: int = 512, image_size: int = 128, seed: int = 1,
-              config: ProfileConfig | Mapping[str, Any] | None = None) -> dict:
+def benchmark(
+    num_images: int = 512,
+    image_size: int = 128,
+    seed: int = 1,
+    config: ProfileConfig | Mapping[str, Any] | None = None,
+) -> dict:
     """Profiled images/s in this process (one core) on synthetic heads whose labels are exact.
 
     The inputs are 32 synthetic renders with landmarks from :func:`synthetic_landmarks_478`; a warm-up
@@ -222,13 +247,23 @@ def benchmark(num_images: int = 512, image_size: int = 128, seed: int = 1,
     start = time.perf_counter()
     out = profile_faceset(inputs, config, per_face, seed, progress=False)
     elapsed = time.perf_counter() - start
-    result = {"image_size": image_size, "images": len(out), "seconds": round(elapsed, 3),
-              "images_per_s": round(len(out) / elapsed, 1), "load_average_before": load}
+    result = {
+        "image_size": image_size,
+        "images": len(out),
+        "seconds": round(elapsed, 3),
+        "images_per_s": round(len(out) / elapsed, 1),
+        "load_average_before": load,
+    }
     return result
 
 
-def preview_figure(faceset: FaceSet, n: int = 4, per_face: int = 3,
-                   config: ProfileConfig | Mapping[str, Any] | None = None, seed: int = 0):
+def preview_figure(
+    faceset: FaceSet,
+    n: int = 4,
+    per_face: int = 3,
+    config: ProfileConfig | Mapping[str, Any] | None = None,
+    seed: int = 0,
+):
     """matplotlib Figure: one row per sampled face of a pseudo-labelled FaceSet, the source crop and
     ``per_face`` profiled renders, captioned with their angles (for MLflow)."""
     from matplotlib.figure import Figure
@@ -256,4 +291,3 @@ def preview_figure(faceset: FaceSet, n: int = 4, per_face: int = 3,
     ax.imshow(grid)
     ax.set_axis_off()
     return fig
-

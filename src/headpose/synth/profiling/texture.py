@@ -25,19 +25,19 @@ FOREHEAD_TOP, CHIN = 10, 152
 # Fill colour per part, relative to the sampled skin: ears and neck sit a little in shadow.
 PART_SHADE = {FACE: 1.0, SKULL: 1.0, EAR: 0.92, NECK: 0.85}
 HIDDEN_TOLERANCE_CM = 0.6  # a vertex further than this behind the visible surface is hidden
-SILHOUETTE_MARGIN_PX = 1   # photo pixels a trusted vertex keeps from the head's outline in the photo
+SILHOUETTE_MARGIN_PX = 1  # photo pixels a trusted vertex keeps from the head's outline in the photo
 
 
 @dataclass(frozen=True)
 class TextureRig:
     """Per-vertex constants of the head model that texturing needs (built once per process)."""
 
-    triangles: np.ndarray    # (T, 3) int32
-    smooth: csr_matrix       # (V, V) row-normalised adjacency (with self loops)
-    hair: np.ndarray         # (V,) in [0, 1]: fill is hair colour rather than skin
-    shade: np.ndarray        # (V,) fill brightness relative to the sampled skin
-    hair_probe: np.ndarray   # skull vertices whose photo colour tells the hair colour
-    scene_fill: np.ndarray   # (V,) bool: skull, neck and ears, which the "photo" background fills
+    triangles: np.ndarray  # (T, 3) int32
+    smooth: csr_matrix  # (V, V) row-normalised adjacency (with self loops)
+    hair: np.ndarray  # (V,) in [0, 1]: fill is hair colour rather than skin
+    shade: np.ndarray  # (V,) fill brightness relative to the sampled skin
+    hair_probe: np.ndarray  # skull vertices whose photo colour tells the hair colour
+    scene_fill: np.ndarray  # (V,) bool: skull, neck and ears, which the "photo" background fills
 
 
 @cache
@@ -54,11 +54,19 @@ def texture_rig() -> TextureRig:
     hair = hair * hair * (3 - 2 * hair)  # smoothstep
     shade = np.array([PART_SHADE[int(p)] for p in model.part])
     hair_probe = np.flatnonzero((model.part == SKULL) & (score > 0.2))
-    return TextureRig(model.triangles, smooth, hair, shade, hair_probe, np.isin(model.part, (SKULL, NECK, EAR)))
+    return TextureRig(
+        model.triangles, smooth, hair, shade, hair_probe, np.isin(model.part, (SKULL, NECK, EAR))
+    )
 
 
-def texture_weight(source: np.ndarray, source_xy: np.ndarray, source_depth: np.ndarray, head: np.ndarray,
-                   scale: float, fade: float) -> tuple[np.ndarray, np.ndarray]:
+def texture_weight(
+    source: np.ndarray,
+    source_xy: np.ndarray,
+    source_depth: np.ndarray,
+    head: np.ndarray,
+    scale: float,
+    fade: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """(V,) float32 in [0, 1]: facing the camera (faded toward grazing), not hidden, inside the photo;
     eroded by a ring of smoothing so the photo fades into the fill instead of ending at an edge.
     Also the (H, W) bool silhouette of the head in the photo."""
@@ -89,8 +97,11 @@ def fill_colours(source: np.ndarray, source_xy: np.ndarray, weight: np.ndarray, 
     skin_points = SKIN_VERTICES[trusted[SKIN_VERTICES]]
     if len(skin_points) == 0:
         skin_points = np.flatnonzero(trusted[:NUM_MESH_LANDMARKS])
-    skin = (np.median(photo_colours(source, source_xy[skin_points]), 0) if len(skin_points)
-            else np.median(photo_colours(source, source_xy[SKIN_VERTICES]), 0))
+    skin = (
+        np.median(photo_colours(source, source_xy[skin_points]), 0)
+        if len(skin_points)
+        else np.median(photo_colours(source, source_xy[SKIN_VERTICES]), 0)
+    )
     hair_points = rig.hair_probe[trusted[rig.hair_probe]]
     if len(hair_points) >= 3:
         hair = np.median(photo_colours(source, source_xy[hair_points]), 0)
