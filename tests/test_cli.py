@@ -105,3 +105,33 @@ def test_every_headpose_error_is_one_line_and_exit_2(error, monkeypatch, capsys)
     assert main(["info", "--model", "x.onnx"]) == 2
     captured = capsys.readouterr()
     assert captured.err == "headpose info: error: x.onnx: broken see the log\n" and captured.out == ""
+
+
+def test_kedro_run_ends_a_bad_parameter_with_one_line_and_exit_2(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlruns.db'}", "COLUMNS": "200"}
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "kedro"),
+            "run",
+            "--env",
+            "test",
+            "--params",
+            "train.batch_size=abc",
+        ],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "Error: train.batch_size: expected an integer, got 'abc' (in conf/<env>/parameters_train.yml)"
+    )
+    assert "Traceback" not in done.stderr + done.stdout and "╭" not in done.stderr + done.stdout

@@ -14,15 +14,21 @@ import logging
 import os
 import sys
 
-import click
-
 from headpose.cli import bench, evaluate, models, predict
 from headpose.errors import HeadposeError
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-# Kedro imports `<package>.cli` and merges its `cli` group into `kedro`'s commands; we add none.
-cli = click.Group()
+
+def __getattr__(name: str):
+    # Kedro imports `<package>.cli` and merges its `cli` group into `kedro`'s commands: `kedro run`
+    # with one-line errors. Loaded only then, so `headpose` does not import Kedro's CLI.
+    if name == "cli":
+        from headpose.cli.kedro_run import cli
+
+        return cli
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 EPILOG = """examples:
   headpose predict photo.jpg --out annotated/ --json faces.jsonl
