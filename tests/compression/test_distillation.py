@@ -77,6 +77,25 @@ def test_each_student_may_have_its_own_ratio():
         DistillConfig.from_dict({"students": {"student": {}}, "student_ratio": {"student": 1.5}})
 
 
+def test_a_student_may_learn_from_its_own_starting_weights_only_if_it_has_some():
+    students = {"student": {"name": "hopenet", "backbone": "mobilenet_relu", "width_mult": 0.25}}
+    config = DistillConfig.from_dict({"students": students, "student_targets": {"student": "init"}})
+    assert config.student_targets == {"student": "init"}
+    with pytest.raises(ConfigError, match=r"^distill.student_targets.student: 'self' is not one of"):
+        DistillConfig.from_dict({"students": {"student": {}}, "student_targets": {"student": "self"}})
+    teacher = Checkpoint(_teacher(), {"input_size": SIZE, "train_config": {"epochs": 1, "batch_size": 8}})
+    faces = make_faceset(n=16, size=SIZE)
+    with pytest.raises(ConfigError, match="learns from its starting weights, but has no init_from"):
+        distill_student(teacher, faces, faces, faces, None, config, "student")
+
+
+def test_training_overrides_are_checked_under_their_own_keys():
+    with pytest.raises(ConfigError, match=r"^distill.train.max_steps: 0 is outside \[1, inf\]"):
+        DistillConfig.from_dict({"students": {"student": {}}, "train": {"max_steps": 0}})
+    with pytest.raises(ConfigError, match=r"^distill.student_train.student.lr: expected a number"):
+        DistillConfig.from_dict({"students": {"student": {}}, "student_train": {"student": {"lr": "fast"}}})
+
+
 def test_a_student_trains_from_the_teacher_and_the_teacher_is_untouched():
     teacher = _teacher()
     before = copy.deepcopy(teacher.state_dict())

@@ -55,6 +55,9 @@ class DistillConfig(Config, section="distill"):
     init_from: dict[str, str | None] = knob({})  # student key -> checkpoint to start from
     student_train: dict[str, dict[str, Any] | None] = knob({})  # student key -> `train` overrides
     student_ratio: dict[str, float] = knob({}, lo=0.0, hi=1.0)  # student key -> its own `ratio`
+    # student key -> "init": its soft targets come from its own starting weights (learning without
+    # forgetting), not from the teacher; the training recipe is still the teacher's
+    student_targets: dict[str, str] = knob({}, choices=("teacher", "init"))
 
     def check(self) -> None:
         if not self.temperature > 0:
@@ -64,6 +67,10 @@ class DistillConfig(Config, section="distill"):
             raise self.problem(
                 "scratch_baseline", f"{self.scratch_baseline!r} is not a key of distill.students ({known})"
             )
+        # the training overrides are checked here, under their own keys, not when a student starts
+        overrides = {"train": self.train, **{f"student_train.{k}": v for k, v in self.student_train.items()}}
+        for where, values in overrides.items():
+            TrainConfig.from_dict(values, section=f"{self._section}.{where}")
 
     def ratio_for(self, key: str) -> float:
         """The KL weight of student ``key``: its own, else ``ratio``."""
@@ -165,8 +172,14 @@ def distill_student(
     history; GateError if its test MAE (or real MAE, when a real set is given) falls too far behind."""
     train_config = config.student_train_config(key, teacher.meta)
     ratio = config.ratio_for(key)
+    targets = config.student_targets.get(key, "teacher")
+    if targets == "init" and train_config.init_from is None:
+        raise config.problem(
+            "student_targets", f"{key!r} learns from its starting weights, but has no init_from"
+        )
+    source = initial_model(train_config.model, train_config.init_from) if targets == "init" else teacher.model
     objective = DistillationObjective(
-        teacher.model, train_config.loss, ratio, config.temperature, config.expectation_weight
+        source, train_config.loss, ratio, config.temperature, config.expectation_weight
     )
     student = set_bn_momentum(initial_model(train_config.model, train_config.init_from), config.bn_momentum)
     result = fit(student, train, val, train_config, objective=objective)
