@@ -79,15 +79,20 @@ class Config:
         values = {
             key: _parse(f"{section}.{key}", value, hints[key], _meta(cls, key)) for key, value in raw.items()
         }
-        token = _SECTION.set(section)
+        token = _SECTION.set((cls, section))
         try:
             return cls(**values)
         finally:
             _SECTION.reset(token)
 
     def __post_init__(self) -> None:
-        section = _SECTION.get() or self.section
-        _SECTION.set(None)  # nested blocks parse under their own names
+        # the name from_dict gives this block; nested blocks (built by default factories before this
+        # runs, or parsed below) keep their own
+        builder, section = _SECTION.get() or (None, self.section)
+        if builder is type(self):
+            _SECTION.set(None)
+        else:
+            section = self.section
         hints = _hints(type(self))
         for f in fields(self):
             value = _parse(f"{section}.{f.name}", getattr(self, f.name), hints[f.name], f.metadata)
@@ -103,8 +108,11 @@ class Config:
         return ConfigError(f"{getattr(self, '_section', self.section)}.{key}: {message}")
 
 
-# The section that from_dict is building, read by __post_init__ (dataclass __init__ takes no extra arguments).
-_SECTION: contextvars.ContextVar[str | None] = contextvars.ContextVar("config_section", default=None)
+# The class and section that from_dict is building, read by __post_init__ (dataclass __init__ takes no
+# extra arguments).
+_SECTION: contextvars.ContextVar[tuple[type, str] | None] = contextvars.ContextVar(
+    "config_section", default=None
+)
 
 
 _HINTS: dict[type, dict[str, Any]] = {}

@@ -94,6 +94,12 @@ def test_training_overrides_are_checked_under_their_own_keys():
         DistillConfig.from_dict({"students": {"student": {}}, "train": {"max_steps": 0}})
     with pytest.raises(ConfigError, match=r"^distill.student_train.student.lr: expected a number"):
         DistillConfig.from_dict({"students": {"student": {}}, "student_train": {"student": {"lr": "fast"}}})
+    blended = {"students": {"student": {}}, "student_train": {"student": {"wise_ft_alpha": 0.5}}}
+    with pytest.raises(
+        ConfigError, match=r"^distill.student_train.student.wise_ft_alpha: .* init_from is null"
+    ):
+        DistillConfig.from_dict(blended)
+    DistillConfig.from_dict({**blended, "init_from": {"student": "pretrained"}})  # a start to blend with
 
 
 def test_a_student_trains_from_the_teacher_and_the_teacher_is_untouched():

@@ -10,7 +10,7 @@ import torch
 
 from headpose.errors import ConfigError, DatasetError
 from headpose.models import create_model
-from headpose.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from headpose.training.checkpoint import Checkpoint, initial_model, load_checkpoint, save_checkpoint
 from headpose.training.config import LossConfig, TrainConfig
 from headpose.training.distributed import train_distributed
 from headpose.training.loop import fit
@@ -47,6 +47,26 @@ def test_freeze_batchnorm_keeps_the_running_statistics_while_the_weights_train(f
     fit(model, train, val, config)
     assert torch.equal(bn.running_mean, before_mean) == frozen
     assert not torch.equal(bn.weight.detach(), before_weight)
+
+
+def test_wise_ft_alpha_blends_the_fine_tuned_weights_with_the_start(tmp_path):
+    train, val = make_faceset(n=16, seed=1), make_faceset(n=8, seed=2)
+    path = tmp_path / "start.pt"
+    save_checkpoint(Checkpoint(create_model(**TINY["model"]), {"input_size": 32}), path)
+    start = load_checkpoint(path).model.state_dict()
+
+    def fine_tuned(alpha: float) -> dict[str, torch.Tensor]:
+        config = TrainConfig.from_dict({**TINY, "epochs": 1, "init_from": str(path), "wise_ft_alpha": alpha})
+        return fit(initial_model(config.model, config.init_from), train, val, config).model.state_dict()
+
+    tuned, half = fine_tuned(1.0), fine_tuned(0.5)
+    weight = "head.weight"
+    assert not torch.equal(tuned[weight], start[weight])
+    torch.testing.assert_close(half[weight], (start[weight] + tuned[weight]) / 2)
+    bn_mean = next(k for k in start if k.endswith("running_mean"))
+    torch.testing.assert_close(half[bn_mean], (start[bn_mean] + tuned[bn_mean]) / 2)
+    with pytest.raises(ConfigError, match="^train.wise_ft_alpha: blends the fine-tuned weights"):
+        TrainConfig.from_dict({"wise_ft_alpha": 0.5})
 
 
 def test_unknown_or_invalid_train_keys_are_named():

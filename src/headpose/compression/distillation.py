@@ -67,10 +67,16 @@ class DistillConfig(Config, section="distill"):
             raise self.problem(
                 "scratch_baseline", f"{self.scratch_baseline!r} is not a key of distill.students ({known})"
             )
-        # the training overrides are checked here, under their own keys, not when a student starts
-        overrides = {"train": self.train, **{f"student_train.{k}": v for k, v in self.student_train.items()}}
-        for where, values in overrides.items():
-            TrainConfig.from_dict(values, section=f"{self._section}.{where}")
+        # the training overrides are checked here, under their own keys, not when a student starts, each
+        # with the start it will have (the shared block: a start only if every student has one)
+        every_start = all(self.init_from.get(k) for k in self.students)
+        overrides = {
+            "train": (self.train, next(iter(self.init_from.values()), None) if every_start else None)
+        }
+        for key, values in self.student_train.items():
+            overrides[f"student_train.{key}"] = (values or {}, self.init_from.get(key))
+        for where, (values, init_from) in overrides.items():
+            TrainConfig.from_dict({"init_from": init_from, **values}, section=f"{self._section}.{where}")
 
     def ratio_for(self, key: str) -> float:
         """The KL weight of student ``key``: its own, else ``ratio``."""

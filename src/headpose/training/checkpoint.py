@@ -110,3 +110,16 @@ def initial_model(spec: dict[str, Any], init_from: str | None = None) -> nn.Modu
             f"but the configured model is {dict(model.spec)}"
         )
     return start.train()
+
+
+def interpolate_weights(
+    start: dict[str, torch.Tensor], tuned: dict[str, torch.Tensor], alpha: float
+) -> dict[str, torch.Tensor]:
+    """``start + alpha * (tuned - start)`` for every floating-point tensor (weights and BatchNorm
+    statistics); integer buffers (BatchNorm's batch counters) are ``tuned``'s."""
+    if start.keys() != tuned.keys():
+        raise ValueError("the two state_dicts hold different tensors: not the same architecture")
+    return {
+        name: torch.lerp(start[name], value, alpha) if value.is_floating_point() else value
+        for name, value in tuned.items()
+    }

@@ -44,11 +44,19 @@ class TrainConfig(Config, section="train"):
     # BatchNorm keeps the running statistics it starts with: a fine-tune on another domain (synthetic
     # heads after real photos) would otherwise replace the normalisation the weights were learned with.
     freeze_batchnorm: bool = False
+    # WiSE-FT (Wortsman et al., 2022): the final weights are init + alpha * (fine-tuned - init). The
+    # weight-space ensemble keeps most of what the starting model knew of a domain the fine-tuning data
+    # lack (real photos, when fine-tuning on synthetic heads). 1: the fine-tuned weights; needs init_from.
+    wise_ft_alpha: float = knob(1.0, lo=0.0, hi=1.0)
     resume_from: str | None = None  # state file written after every epoch; a killed run resumes from it
 
     def check(self) -> None:
         if not isinstance(self.model.get("name"), str):
             raise self.problem("model", f"expected a mapping with a model 'name', got {self.model!r}")
+        if self.wise_ft_alpha < 1.0 and self.init_from is None:
+            raise self.problem(
+                "wise_ft_alpha", "blends the fine-tuned weights with init_from's, but init_from is null"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """The recipe (what a derived model inherits): every field but this run's resume file."""

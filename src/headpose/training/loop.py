@@ -29,7 +29,7 @@ from headpose.data.torch_dataset import FaceDataset
 from headpose.evaluation import pose_metrics, predict_faceset, torch_predictor
 from headpose.flops import count_macs, count_params
 from headpose.io import atomic_path
-from headpose.training.checkpoint import Checkpoint
+from headpose.training.checkpoint import Checkpoint, interpolate_weights
 from headpose.training.config import TrainConfig
 from headpose.training.objective import Objective
 
@@ -157,6 +157,7 @@ def fit(
     if dist.is_initialized() and device.type == "cuda":
         device = torch.device("cuda", dist.get_rank() % torch.cuda.device_count())
     model = model.to(device)
+    start_state = copy.deepcopy(model.state_dict()) if config.wise_ft_alpha < 1.0 else None
     objective = objective or Objective(config.loss)
     augmenter = build_augmentation(AugmentConfig.from_dict(config.augment)) if config.augment else None
     dataset = FaceDataset(train, augmenter=augmenter, input_size=config.input_size, seed=config.seed)
@@ -304,6 +305,8 @@ def fit(
             log.info("stopping: %.1f-minute training budget used", config.max_minutes)
             break
     model.load_state_dict(best_state)
+    if start_state is not None:
+        model.load_state_dict(interpolate_weights(start_state, best_state, config.wise_ft_alpha))
     if resume_path is not None and _is_main():
         resume_path.unlink(missing_ok=True)  # done: the model itself is the output now
     result.seconds, result.steps = time.perf_counter() - start, global_step
