@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,3 +116,17 @@ def test_the_pretrained_model_on_a_real_photo(photo):
     image, _ = photo
     (face,) = HeadPose("pretrained").predict(image)
     assert all(-99 <= a <= 99 for a in face.angles)
+
+
+def test_the_readme_example_runs_as_written(photo, capsys):
+    if not PRETRAINED_ONNX.is_file():
+        pytest.skip(f"{PRETRAINED_ONNX} is not installed yet")
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    (example,) = [block for block in readme.split("```python\n")[1:] if "HeadPose(" in block]
+    image, box = photo
+    crops = crop_resize(image, box, 96)[None]
+    namespace = {"image_rgb": image, "crops": crops}
+    exec(example.split("```")[0], namespace)
+    (line,) = capsys.readouterr().out.splitlines()  # one face in the photo: box, yaw, pitch, roll, confidence
+    assert len(line.split()) >= 5
+    assert namespace["angles"].shape == (1, 3)
