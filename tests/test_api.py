@@ -13,7 +13,8 @@ from headpose.data.preprocess import to_model_input
 from headpose.deploy.model_refs import PRETRAINED_ONNX
 from headpose.deploy.runtime import load_model
 from headpose.errors import ConfigError, ModelError
-from headpose.inference.detect import BLAZEFACE_MAPPING, CropMapping
+from headpose.inference.blazeface_detector import BLAZEFACE_MAPPING
+from headpose.inference.detection import CropMapping
 from headpose.inference.smoothing import iou_matrix
 from tests.inference.conftest import export_tiny_onnx
 

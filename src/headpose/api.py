@@ -8,7 +8,7 @@
     angles = hp.predict_crops(crops)      # uint8 (N, H, W, 3) training-style face crops -> (N, 3) degrees
 
 Faces are found by BlazeFace and cropped as in training through the detector's crop mapping
-(:mod:`headpose.inference.detect`), exactly as ``headpose predict`` does. Angles are degrees,
+(:mod:`headpose.inference.detection`), exactly as ``headpose predict`` does. Angles are degrees,
 (yaw, pitch, roll), in the convention of :mod:`headpose.angles`. A HeadPose object holds one
 detector and one model session: use one per thread.
 """
@@ -97,7 +97,7 @@ class HeadPose:
         landmarks (as ``headpose predict --boxes``), replace the detector.
         """
         from headpose.data.crops import crop_resize
-        from headpose.inference.detect import CropMapping, Detection
+        from headpose.inference.detection import CropMapping, Detection
 
         image = _as_rgb(image, "HeadPose.predict")
         if boxes is None:

@@ -153,6 +153,19 @@ _LABEL_OFFSETS = [
 ]
 
 
+def _annotate(ax, text: str, point, offset: tuple[float, float], fontsize: float, **kwargs):
+    """``text`` placed ``offset`` points from ``point``, extending away from it horizontally."""
+    return ax.annotate(
+        text,
+        point,
+        textcoords="offset points",
+        xytext=offset,
+        fontsize=fontsize,
+        ha="right" if offset[0] < 0 else "left",
+        **kwargs,
+    )
+
+
 def label_points(
     ax, xs: Sequence[float], ys: Sequence[float], labels: Sequence[str], fontsize: float = 8
 ) -> None:
@@ -174,15 +187,8 @@ def label_points(
     taken = [Bbox.from_extents(cx - 4, cy - 4, cx + 4, cy + 4) for cx, cy in centres]
     for x, y, text in sorted(zip(xs, ys, labels), key=lambda p: (p[1], p[0])):
         best = None  # (outside, overlaps, offset index, box) of the best try so far
-        for i, (dx, dy) in enumerate(_LABEL_OFFSETS):
-            note = ax.annotate(
-                text,
-                (x, y),
-                textcoords="offset points",
-                xytext=(dx, dy),
-                fontsize=fontsize,
-                ha="right" if dx < 0 else "left",
-            )
+        for i, offset in enumerate(_LABEL_OFFSETS):
+            note = _annotate(ax, text, (x, y), offset, fontsize)
             box = note.get_window_extent(renderer).expanded(1.04, 1.1)
             note.remove()
             outside = not (
@@ -193,14 +199,6 @@ def label_points(
                 best = (*score, i, box)
             if score == (False, 0):
                 break
-        dx, dy = _LABEL_OFFSETS[best[2]]
-        ax.annotate(
-            text,
-            (x, y),
-            textcoords="offset points",
-            xytext=(dx, dy),
-            fontsize=fontsize,
-            ha="right" if dx < 0 else "left",
-            arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6} if best[2] >= 8 else None,
-        )
+        leader = {"arrowstyle": "-", "color": "0.6", "lw": 0.6} if best[2] >= 8 else None
+        _annotate(ax, text, (x, y), _LABEL_OFFSETS[best[2]], fontsize, arrowprops=leader)
         taken.append(best[3])

@@ -2,7 +2,6 @@
 
 import io
 import json
-import math
 import os
 
 import mlflow
@@ -12,19 +11,12 @@ import pytest
 from mlflow import MlflowClient
 
 from headpose.data.preprocess import to_model_input
-from headpose.deploy.artifacts import ExportConfig
-from headpose.deploy.mlflow_registry import (
-    Gates,
-    candidate_checkpoint,
-    choose_candidate,
-    promotion_decision,
-    register_candidate,
-    shipped_row_name,
-)
+from headpose.deploy.mlflow_registry import register_candidate
 from headpose.deploy.model_refs import resolve_model_uri
+from headpose.deploy.promotion import Gates
 from headpose.deploy.pyfunc import encode_image
 from headpose.deploy.runtime import load_model, onnx_predictor
-from headpose.errors import ConfigError, HeadposeError
+from headpose.errors import HeadposeError
 
 GATES = Gates(mae_tolerance_deg=0.1, latency_budget_ms=5.0)
 
@@ -169,81 +161,6 @@ def test_a_bad_row_is_a_client_error_with_its_reason_before_any_decoding(
     assert info.value.get_http_status_code() == 400
 
 
-def test_decision_without_numbers_is_not_promoted():
-    assert promotion_decision({"name": "x", "mae_synthetic": None, "p50_ms": 1.0}, None, GATES) == (
-        False,
-        "candidate x has no measured mae_synthetic/p50_ms",
-    )
-
-
-@pytest.mark.parametrize("mae, latency", [(math.nan, 1.0), (5.0, math.nan), (math.inf, 1.0)])
-def test_non_finite_figures_are_never_promoted(mae, latency):
-    promoted, why = promotion_decision({"name": "x", "mae_synthetic": mae, "p50_ms": latency}, None, GATES)
-    assert not promoted and "non-finite" in why
-
-
-def test_a_nan_champion_tag_sets_no_bar_and_the_candidate_is_judged_on_its_own():
-    candidate = {"name": "x", "mae_synthetic": 50.0, "p50_ms": 1.0}
-    assert promotion_decision(candidate, math.nan, GATES)[1].startswith("no current champion")
-    assert not promotion_decision({**candidate, "p50_ms": 1e9}, math.nan, GATES)[
-        0
-    ]  # the latency gate still holds
-
-
-def test_candidate_is_the_shipped_artifact_else_best_mae_times_latency():
-    rows = [
-        row("big", 4.0, 4.0),
-        row("small", 5.0, 1.0),
-        {**row("trt", 1.0, 0.1), "backend": "tensorrt"},
-        {**row("skipped", 1.0, 0.1), "skipped": "no GPU"},
-    ]
-    assert choose_candidate(rows)[0]["name"] == "small"
-    assert choose_candidate(rows, preferred="big")[0]["name"] == "big"
-    assert choose_candidate(rows, preferred="unknown")[0]["name"] == "small"
-
-
-EXPORT = ExportConfig.from_dict(
-    {
-        "models": [
-            {"name": "student", "dataset": "student_model"},
-            {
-                "name": "student_int8_qat",
-                "dataset": "student_int8_qat_onnx",
-                "kind": "onnx",
-                "precision": "int8",
-                "source": "student",
-            },
-        ]
-    }
-)
-
-
-def test_the_shipping_decision_names_its_benchmark_row_by_name_or_catalog_entry():
-    assert shipped_row_name({"ships": "student", "dataset": "student_model"}, EXPORT) == "student_onnx"
-    assert (
-        shipped_row_name({"ships": "x", "dataset": "student_int8_qat_onnx"}, EXPORT)
-        == "student_int8_qat_onnx"
-    )
-    assert shipped_row_name({"ships": "unknown"}, EXPORT) is None and shipped_row_name(None, EXPORT) is None
-
-
-def test_the_checkpoint_registered_beside_an_onnx_must_hold_its_weights(tiny_artifacts):
-    import copy
-
-    import torch
-
-    from headpose.training.checkpoint import Checkpoint
-
-    candidate = {"name": "student_onnx", "source": "student_pytorch", "path": str(tiny_artifacts.onnx_path)}
-    exported = tiny_artifacts.checkpoint
-    assert candidate_checkpoint(candidate, EXPORT, {"student_model": exported}) is exported
-    other = Checkpoint(copy.deepcopy(exported.model), dict(exported.meta))
-    with torch.no_grad():
-        next(other.model.parameters()).add_(1.0)
-    assert candidate_checkpoint(candidate, EXPORT, {"student_model": other}) is None  # trained past it (QAT)
-    assert candidate_checkpoint({**candidate, "source": None}, EXPORT, {"student_model": other}) is None
-
-
 def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts, capsys):
     from headpose.cli import main
 
@@ -256,14 +173,6 @@ def test_cli_benchmark_accepts_the_champion_uri(mlflow_registry, tiny_artifacts,
     result = json.loads(capsys.readouterr().out)
     assert result["backend"] == "onnxruntime" and result["model"].endswith(tiny_artifacts.onnx_path.name)
     assert result["p50_ms"] > 0 and result["throughput"] > 0
-
-
-def test_auto_metric_compares_real_mae_where_the_candidate_has_it():
-    gates = Gates.from_dict({"mae_metric": "auto"})
-    assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": 10.0}).mae_metric == "mae_real"
-    assert gates.for_candidate({"mae_synthetic": 4.0, "mae_real": None}).mae_metric == "mae_synthetic"
-    with pytest.raises(ConfigError, match="mae_metric"):
-        Gates.from_dict({"mae_metric": "mae_typo"})
 
 
 _LOAD_COPY = """
@@ -313,7 +222,8 @@ def test_a_copied_model_folder_loads_and_predicts_in_a_fresh_process(
 _REGISTER = """
 import sys
 import mlflow
-from headpose.deploy.mlflow_registry import Gates, register_candidate
+from headpose.deploy.mlflow_registry import register_candidate
+from headpose.deploy.promotion import Gates
 mlflow.set_experiment("headpose-test")
 row = {"name": sys.argv[1], "mae_synthetic": float(sys.argv[2]), "mae_real": None, "p50_ms": 1.0}
 print(register_candidate(row, sys.argv[3], None, Gates(mae_tolerance_deg=0.1), "dvc:1")["alias"])

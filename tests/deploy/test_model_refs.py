@@ -11,8 +11,9 @@ import pytest
 import headpose.deploy.model_refs as model_refs
 from headpose.cli import main
 from headpose.data.preprocess import to_model_input
-from headpose.deploy.mlflow_registry import Gates, register_candidate
+from headpose.deploy.mlflow_registry import register_candidate
 from headpose.deploy.model_refs import find_project_root, mlflow_uris, resolve_model_uri
+from headpose.deploy.promotion import Gates
 from headpose.deploy.runtime import load_model, model_info
 from headpose.errors import ConfigError, ModelError
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from headpose.deploy.mlflow_registry import Gates, register_candidate
+from headpose.deploy.mlflow_registry import register_candidate
+from headpose.deploy.promotion import Gates
 from headpose.deploy.pyfunc import encode_image
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from headpose.data.preprocess import to_model_input
 from headpose.deploy.runtime import load_model
 from headpose.errors import HeadposeError, InputError
 from headpose.inference.config import PredictConfig
-from headpose.inference.detect import CropMapping, Detection
+from headpose.inference.detection import CropMapping, Detection
 from headpose.inference.predict import predict
 from tests.inference.conftest import read_video
 

@@ -20,7 +20,7 @@ from headpose.data.crops import crop_resize
 from headpose.data.preprocess import to_model_input
 from headpose.deploy.runtime import onnx_predictor
 from headpose.inference.config import PredictConfig
-from headpose.inference.detect import CropMapping
+from headpose.inference.detection import CropMapping
 from tests.inference.conftest import render_head_turn
 
 READY_TIMEOUT_S = 90

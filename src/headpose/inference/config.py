@@ -15,7 +15,7 @@ ON_LARGE = ("downscale", "refuse")
 @dataclass(frozen=True)
 class PredictConfig(Config, section="predict"):
     """Knobs of a predict run. ``margin``/``box_scale``/``box_shift`` left None take the detector's
-    own crop mapping (see :mod:`headpose.inference.detect`)."""
+    own crop mapping (see :mod:`headpose.inference.detection`)."""
 
     detector: str = knob("blazeface", choices=tuple(DETECTORS))
     boxes: str | None = None  # JSON {file or frame: [[x0, y0, x1, y1], ...]}, not a detector

@@ -5,7 +5,7 @@ decode (source thread, :mod:`~headpose.inference.sources`) -> detect -> crop (tr
 model input) -> infer (faces of several frames batched into one model call) -> track (video: IoU
 tracker + One-Euro smoothing) -> draw, and the calling thread writes JSON lines, annotated images or
 the annotated video as results arrive, in input order (:mod:`~headpose.inference.sinks`). Boxes and
-crops follow :mod:`headpose.inference.detect`; faces are drawn by :func:`headpose.visualize.annotate`.
+crops follow :mod:`headpose.inference.detection`; faces are drawn by :func:`headpose.visualize.annotate`.
 
 Failures of single inputs (unreadable image, no face, image too large with ``on_large="refuse"``)
 are written, one JSON object per line, to a failures file (``failures``, else
@@ -32,7 +32,8 @@ from headpose.data.preprocess import to_model_input
 from headpose.deploy.runtime import LoadedModel, load_predictor
 from headpose.errors import HeadposeError
 from headpose.inference.config import PredictConfig
-from headpose.inference.detect import BoxesDetector, CropMapping, FaceDetector, create_detector, load_boxes
+from headpose.inference.detect import BoxesDetector, create_detector, load_boxes
+from headpose.inference.detection import CropMapping, FaceDetector
 from headpose.inference.frames import Frame, Plan
 from headpose.inference.pipeline import FramePipeline, Stage
 from headpose.inference.sinks import Sink, failures_path

@@ -15,9 +15,12 @@ from per-vertex lighting interpolated across the triangle.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+
+from headpose.synth.raster import bary, rasterise, to_byte
 
 
 @dataclass(frozen=True)
@@ -144,74 +147,6 @@ def _lighting(
 
 
 @njit(cache=True)
-def _span(a: float, c: float, lo: float, hi: float) -> tuple[float, float]:
-    """Narrow [lo, hi] to the x where the barycentric a * x + c is >= 0 (with a hair of overlap)."""
-    if a > 0:
-        lo = max(lo, -c / a - 1e-4)
-    elif a < 0:
-        hi = min(hi, -c / a + 1e-4)
-    elif c < 0:
-        hi = lo - 1.0
-    return lo, hi
-
-
-@njit(cache=True)
-def _bary(v0: float, v1: float, v2: float, b0: float, b1: float) -> float:
-    """Interpolate a vertex attribute at barycentrics (b0, b1, 1 - b0 - b1)."""
-    return v2 + b0 * (v0 - v2) + b1 * (v1 - v2)
-
-
-@njit(cache=True)
-def _triangle_setup(screen: np.ndarray, i0: int, i1: int, i2: int, width: int, height: int):
-    """Pixel bounds and barycentric x-slopes of a front-facing triangle with screen-space corners
-    ``screen[i0, i1, i2]``: (visible, xmin, xmax, ymin, ymax, a0, a1, inv_area). ``visible`` is False
-    for back faces (culled) and triangles off the image."""
-    x0, y0 = screen[i0, 0], screen[i0, 1]
-    x1, y1 = screen[i1, 0], screen[i1, 1]
-    x2, y2 = screen[i2, 0], screen[i2, 1]
-    area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
-    xmin = max(np.ceil(min(x0, x1, x2)), 0.0)
-    xmax = min(np.floor(max(x0, x1, x2)), width - 1.0)
-    ymin = max(int(np.ceil(min(y0, y1, y2))), 0)
-    ymax = min(int(np.floor(max(y0, y1, y2))), height - 1)
-    # image y points down: front faces have negative area
-    visible = area <= -1e-6 and xmin <= xmax and ymin <= ymax
-    inv_area = 1.0 / area if visible else 0.0
-    # Barycentrics are affine in the pixel: b0 = a0 * x + c0(y), b1 = a1 * x + c1(y), b2 = 1 - b0 - b1.
-    return visible, xmin, xmax, ymin, ymax, -(y2 - y1) * inv_area, -(y0 - y2) * inv_area, inv_area
-
-
-@njit(cache=True)
-def _row_span(
-    screen: np.ndarray,
-    i0: int,
-    i1: int,
-    i2: int,
-    py: int,
-    a0: float,
-    a1: float,
-    inv_area: float,
-    xmin: float,
-    xmax: float,
-):
-    """(c0, c1, lo, hi) of pixel row ``py``: the barycentric offsets and the x range inside the triangle."""
-    x0, y0 = screen[i0, 0], screen[i0, 1]
-    x1, y1 = screen[i1, 0], screen[i1, 1]
-    x2, y2 = screen[i2, 0], screen[i2, 1]
-    c0 = ((x2 - x1) * (py - y1) + (y2 - y1) * x1) * inv_area
-    c1 = ((x0 - x2) * (py - y2) + (y0 - y2) * x2) * inv_area
-    lo, hi = _span(a0, c0, xmin, xmax)
-    lo, hi = _span(a1, c1, lo, hi)
-    lo, hi = _span(-(a0 + a1), 1.0 - c0 - c1, lo, hi)
-    return c0, c1, lo, hi
-
-
-@njit(cache=True)
-def _to_byte(value: float) -> np.uint8:
-    return np.uint8(min(max(value * 255.0 + 0.5, 0.0), 255.0))
-
-
-@njit(cache=True)
 def render_into(
     image: np.ndarray,
     depth: np.ndarray,
@@ -232,10 +167,8 @@ def render_into(
     ``depth`` (H, W) float32 is the z-buffer, holding 1 / depth (0: empty); pass zeros, or a
     previous render's buffer to add to that scene.
     """
-    height, width = image.shape[0], image.shape[1]
     n_vert = vertices.shape[0]
     f, cx, cy = camera[0], camera[1], camera[2]
-    hairline, softness = hair[3], hair[4]
     shade, spec, lit = _lighting(vertices, vertex_normals(vertices, triangles), albedo, light)
     screen = np.empty((n_vert, 2), np.float32)
     inv_depth = np.empty(n_vert, np.float32)
@@ -243,53 +176,81 @@ def render_into(
         inv_depth[v] = 1.0 / -vertices[v, 2]
         screen[v, 0] = cx + f * vertices[v, 0] * inv_depth[v]
         screen[v, 1] = cy - f * vertices[v, 1] * inv_depth[v]
-    tex_size = texture.shape[0]
-    n_feat = texture.shape[2]
-    colour = np.empty(3, np.float32)
-    for t in range(triangles.shape[0]):
-        i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        visible, xmin, xmax, ymin, ymax, a0, a1, inv_area = _triangle_setup(screen, i0, i1, i2, width, height)
-        if not visible:
-            continue
-        z2, dz0, dz1 = inv_depth[i2], inv_depth[i0] - inv_depth[i2], inv_depth[i1] - inv_depth[i2]
-        featured = textured[t]
-        haired = max(hair_score[i0], hair_score[i1], hair_score[i2]) > hairline
-        for py in range(ymin, ymax + 1):
-            c0, c1, lo, hi = _row_span(screen, i0, i1, i2, py, a0, a1, inv_area, xmin, xmax)
-            for px in range(int(np.ceil(lo)), int(np.floor(hi)) + 1):
-                b0 = a0 * px + c0
-                b1 = a1 * px + c1
-                z = z2 + b0 * dz0 + b1 * dz1
-                if z <= depth[py, px]:
-                    continue
-                depth[py, px] = z
-                if not (featured or haired):  # fast path: the lit colour interpolates directly
-                    for c in range(3):
-                        image[py, px, c] = _to_byte(_bary(lit[i0, c], lit[i1, c], lit[i2, c], b0, b1))
-                    continue
-                for c in range(3):
-                    colour[c] = _bary(albedo[i0, c], albedo[i1, c], albedo[i2, c], b0, b1)
-                if featured:
-                    tu = _bary(uvs[i0, 0], uvs[i1, 0], uvs[i2, 0], b0, b1)
-                    tv = _bary(uvs[i0, 1], uvs[i1, 1], uvs[i2, 1], b0, b1)
-                    row = min(max(int(tv * tex_size), 0), tex_size - 1)
-                    col = min(max(int(tu * tex_size), 0), tex_size - 1)
-                    total = 0.0
-                    for k in range(n_feat):
-                        total += texture[row, col, k]
-                    if total > 0:
-                        for c in range(3):
-                            mixed = colour[c] * (1.0 - total)
-                            for k in range(n_feat):
-                                mixed += texture[row, col, k] * palette[k, c]
-                            colour[c] = mixed
-                if haired:
-                    # Blend per pixel, not per vertex: the hairline follows a smooth iso-line.
-                    score = _bary(hair_score[i0], hair_score[i1], hair_score[i2], b0, b1)
-                    w = min(max((score - hairline) / softness, 0.0), 1.0)
-                    for c in range(3):
-                        colour[c] += w * (hair[c] - colour[c])
-                highlight = _bary(spec[i0], spec[i1], spec[i2], b0, b1)
-                for c in range(3):
-                    lit_c = _bary(shade[i0, c], shade[i1, c], shade[i2, c], b0, b1)
-                    image[py, px, c] = _to_byte(colour[c] * lit_c + highlight)
+    colour = np.empty(3, np.float32)  # the pixel being shaded
+    shading = _Shading(
+        image, albedo, hair_score, hair, uvs, textured, texture, palette, shade, spec, lit, colour
+    )
+    rasterise(depth, screen, inv_depth, triangles, _begin_triangle, _shade_pixel, shading)
+
+
+class _Shading(NamedTuple):
+    """What a pixel's colour is made of (see :func:`render`): ``shade``/``spec``/``lit`` are the
+    per-vertex lighting, ``colour`` scratch for the pixel being shaded."""
+
+    image: np.ndarray
+    albedo: np.ndarray
+    hair_score: np.ndarray
+    hair: np.ndarray
+    uvs: np.ndarray
+    textured: np.ndarray
+    texture: np.ndarray
+    palette: np.ndarray
+    shade: np.ndarray
+    spec: np.ndarray
+    lit: np.ndarray
+    colour: np.ndarray
+
+
+@njit(inline="always")
+def _begin_triangle(shading: _Shading, t: int, i0: int, i1: int, i2: int):
+    """Triangle ``t``'s corners and whether it needs the feature texture or the hair blend."""
+    hair_score = shading.hair_score
+    haired = max(hair_score[i0], hair_score[i1], hair_score[i2]) > shading.hair[3]
+    return i0, i1, i2, shading.textured[t], haired
+
+
+@njit(inline="always")
+def _shade_pixel(shading: _Shading, triangle, py: int, px: int, b0: float, b1: float) -> None:
+    """Colour pixel (px, py); ``shading``'s arrays are read in place (see :func:`rasterise`)."""
+    i0, i1, i2, featured, haired = triangle
+    if not (featured or haired):  # fast path: the lit colour interpolates directly
+        for c in range(3):
+            shading.image[py, px, c] = to_byte(
+                bary(shading.lit[i0, c], shading.lit[i1, c], shading.lit[i2, c], b0, b1)
+            )
+        return
+    for c in range(3):
+        shading.colour[c] = bary(shading.albedo[i0, c], shading.albedo[i1, c], shading.albedo[i2, c], b0, b1)
+    if featured:
+        tex_size, n_feat = shading.texture.shape[0], shading.texture.shape[2]
+        tu = bary(shading.uvs[i0, 0], shading.uvs[i1, 0], shading.uvs[i2, 0], b0, b1)
+        tv = bary(shading.uvs[i0, 1], shading.uvs[i1, 1], shading.uvs[i2, 1], b0, b1)
+        row = min(max(int(tv * tex_size), 0), tex_size - 1)
+        col = min(max(int(tu * tex_size), 0), tex_size - 1)
+        total = 0.0
+        for k in range(n_feat):
+            total += shading.texture[row, col, k]
+        if total > 0:
+            for c in range(3):
+                mixed = shading.colour[c] * (1.0 - total)
+                for k in range(n_feat):
+                    mixed += shading.texture[row, col, k] * shading.palette[k, c]
+                shading.colour[c] = mixed
+    if haired:
+        # Blend per pixel, not per vertex: the hairline follows a smooth iso-line.
+        score = bary(shading.hair_score[i0], shading.hair_score[i1], shading.hair_score[i2], b0, b1)
+        w = _hair_weight(score, shading.hair[3], shading.hair[4])
+        for c in range(3):
+            shading.colour[c] += w * (shading.hair[c] - shading.colour[c])
+    highlight = bary(shading.spec[i0], shading.spec[i1], shading.spec[i2], b0, b1)
+    for c in range(3):
+        lit_c = bary(shading.shade[i0, c], shading.shade[i1, c], shading.shade[i2, c], b0, b1)
+        shading.image[py, px, c] = to_byte(shading.colour[c] * lit_c + highlight)
+
+
+# numpy's error model: softness is > 0 (Hair.packed), and a division that may raise would keep
+# numba's reference counting of the shader's arrays inside the pixel loop (4x slower).
+@njit(cache=True, error_model="numpy")
+def _hair_weight(score: float, hairline: float, softness: float) -> float:
+    """How much hair covers a pixel: 0 below the hairline, 1 a ``softness`` above it."""
+    return min(max((score - hairline) / softness, 0.0), 1.0)

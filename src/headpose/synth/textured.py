@@ -6,10 +6,8 @@ the photo bilinearly at the interpolated source coordinate. Screen coordinates a
 projected here: orthographic / weak-perspective rendering, for which barycentric interpolation of
 the source coordinates is exact (both views are affine images of each triangle).
 
-Conventions, as in :mod:`headpose.synth.render`: pixel centres at integer coordinates (OpenCV),
-image y points down, triangles counter-clockwise seen from outside, so front faces have a
-negative signed area on screen and the others are culled. Depth is "larger = nearer"; the z-buffer
-holds the depth of the nearest surface drawn so far (start from ``-inf``).
+Pixel and winding conventions, culling and the z-buffer are :mod:`headpose.synth.raster`'s; depth
+is "larger = nearer", so the z-buffer starts from ``-inf``.
 
 Per pixel: ``w * photo(u, v) + (1 - w) * fallback``, with ``w``, ``(u, v)`` and ``fallback``
 interpolated from the vertices. ``w`` is how much the photo can be trusted there (0 for surface
@@ -18,10 +16,12 @@ the photo never showed), ``fallback`` a plausible colour for such surface.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit
 
-from headpose.synth.render import _bary, _row_span, _triangle_setup
+from headpose.synth.raster import bary, rasterise, to_byte
 
 
 def render_textured(
@@ -92,37 +92,57 @@ def render_textured_into(
     its pixels; ``fallback`` (V, 3) colour in [0, 1] for surface the photo did not show;
     ``weight`` (V,) in [0, 1], photo vs fallback. ``triangles`` (T, 3) int32, counter-clockwise.
     """
-    height, width = image.shape[0], image.shape[1]
-    for t in range(triangles.shape[0]):
-        i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        visible, xmin, xmax, ymin, ymax, a0, a1, inv_area = _triangle_setup(screen, i0, i1, i2, width, height)
-        if not visible:
-            continue
-        z2, dz0, dz1 = depth[i2], depth[i0] - depth[i2], depth[i1] - depth[i2]
-        w0, w1, w2 = weight[i0], weight[i1], weight[i2]
-        photo = max(w0, w1, w2) > 0.0
-        plain = min(w0, w1, w2) >= 1.0
-        for py in range(ymin, ymax + 1):
-            c0, c1, lo, hi = _row_span(screen, i0, i1, i2, py, a0, a1, inv_area, xmin, xmax)
-            for px in range(int(np.ceil(lo)), int(np.floor(hi)) + 1):
-                b0 = a0 * px + c0
-                b1 = a1 * px + c1
-                z = z2 + b0 * dz0 + b1 * dz1
-                if z <= zbuf[py, px]:
-                    continue
-                zbuf[py, px] = z
-                w = 1.0 if plain else (_bary(w0, w1, w2, b0, b1) if photo else 0.0)
-                u, v = 0.0, 0.0
-                if w > 0.0:
-                    u = _bary(source_xy[i0, 0], source_xy[i1, 0], source_xy[i2, 0], b0, b1)
-                    v = _bary(source_xy[i0, 1], source_xy[i1, 1], source_xy[i2, 1], b0, b1)
-                for c in range(3):
-                    value = 0.0
-                    if w < 1.0:
-                        value = (1.0 - w) * _bary(fallback[i0, c], fallback[i1, c], fallback[i2, c], b0, b1)
-                    if w > 0.0:
-                        value += w * _sample(source, u, v, c)
-                    image[py, px, c] = np.uint8(min(max(value * 255.0 + 0.5, 0.0), 255.0))
+    photo = _Photo(image, source_xy, source, fallback, weight)
+    rasterise(zbuf, screen, depth, triangles, _begin_triangle, _shade_pixel, photo)
+
+
+class _Photo(NamedTuple):
+    """What a pixel of :func:`render_textured_into` is drawn from (its arguments of those names)."""
+
+    image: np.ndarray
+    source_xy: np.ndarray
+    source: np.ndarray
+    fallback: np.ndarray
+    weight: np.ndarray
+
+
+@njit(inline="always")
+def _begin_triangle(photo: _Photo, t: int, i0: int, i1: int, i2: int):
+    """What the shader interpolates over triangle ``t``, read once: its corners' photo weights,
+    photo coordinates and fallback colours, and whether the photo shows on it at all, or alone."""
+    weight, xy, fallback = photo.weight, photo.source_xy, photo.fallback
+    w = (weight[i0], weight[i1], weight[i2])
+    u = (xy[i0, 0], xy[i1, 0], xy[i2, 0])
+    v = (xy[i0, 1], xy[i1, 1], xy[i2, 1])
+    rgb = (
+        (fallback[i0, 0], fallback[i1, 0], fallback[i2, 0]),
+        (fallback[i0, 1], fallback[i1, 1], fallback[i2, 1]),
+        (fallback[i0, 2], fallback[i1, 2], fallback[i2, 2]),
+    )
+    return w, u, v, rgb, max(w) > 0.0, min(w) >= 1.0
+
+
+@njit(inline="always")
+def _shade_pixel(photo: _Photo, triangle, py: int, px: int, b0: float, b1: float) -> None:
+    """Colour pixel (px, py); ``photo``'s arrays are read in place (see :func:`rasterise`)."""
+    w_corners, u_corners, v_corners, fallback, shown, alone = triangle
+    w = 1.0 if alone else (_interpolate(w_corners, b0, b1) if shown else 0.0)
+    u, v = 0.0, 0.0
+    if w > 0.0:
+        u, v = _interpolate(u_corners, b0, b1), _interpolate(v_corners, b0, b1)
+    for c in range(3):
+        value = 0.0
+        if w < 1.0:
+            value = (1.0 - w) * _interpolate(fallback[c], b0, b1)
+        if w > 0.0:
+            value += w * _sample(photo.source, u, v, c)
+        photo.image[py, px, c] = to_byte(value)
+
+
+@njit(inline="always")
+def _interpolate(corners, b0: float, b1: float) -> float:
+    """A triangle's three corner values interpolated at barycentrics (b0, b1, 1 - b0 - b1)."""
+    return bary(corners[0], corners[1], corners[2], b0, b1)
 
 
 @njit(cache=True)
@@ -132,19 +152,17 @@ def depth_into(zbuf: np.ndarray, screen: np.ndarray, depth: np.ndarray, triangle
     Same arguments and culling as :func:`render_textured_into`; used to tell which vertices a
     photo actually shows (a vertex is hidden where something nearer covers its pixel).
     """
-    height, width = zbuf.shape[0], zbuf.shape[1]
-    for t in range(triangles.shape[0]):
-        i0, i1, i2 = triangles[t, 0], triangles[t, 1], triangles[t, 2]
-        visible, xmin, xmax, ymin, ymax, a0, a1, inv_area = _triangle_setup(screen, i0, i1, i2, width, height)
-        if not visible:
-            continue
-        z2, dz0, dz1 = depth[i2], depth[i0] - depth[i2], depth[i1] - depth[i2]
-        for py in range(ymin, ymax + 1):
-            c0, c1, lo, hi = _row_span(screen, i0, i1, i2, py, a0, a1, inv_area, xmin, xmax)
-            for px in range(int(np.ceil(lo)), int(np.floor(hi)) + 1):
-                z = z2 + (a0 * px + c0) * dz0 + (a1 * px + c1) * dz1
-                if z > zbuf[py, px]:
-                    zbuf[py, px] = z
+    rasterise(zbuf, screen, depth, triangles, _no_triangle_state, _depth_only, None)
+
+
+@njit(inline="always")
+def _no_triangle_state(scene, t: int, i0: int, i1: int, i2: int) -> None:
+    return None
+
+
+@njit(inline="always")
+def _depth_only(scene, triangle, py: int, px: int, b0: float, b1: float) -> None:
+    """Draws nothing: the walk has already put the pixel's depth in the z-buffer."""
 
 
 @njit(cache=True)

@@ -7,14 +7,9 @@ from typing import Any
 
 from headpose.data.faceset import FaceSet
 from headpose.deploy.artifacts import ExportConfig
+from headpose.deploy.candidate import candidate_checkpoint, choose_candidate, shipped_row_name
 from headpose.deploy.lineage import data_version, lineage_tags
-from headpose.deploy.mlflow_registry import (
-    RegisterConfig,
-    candidate_checkpoint,
-    choose_candidate,
-    register_candidate,
-    shipped_row_name,
-)
+from headpose.deploy.mlflow_registry import RegisterConfig, register_candidate
 from headpose.deploy.runtime import load_model
 from headpose.evaluation import faceset_mae
 from headpose.pipelines.artifacts import SHIPPING_DECISION
