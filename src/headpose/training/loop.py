@@ -7,8 +7,6 @@ is wrapped in DistributedDataParallel and each rank sees its shard of every epoc
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 import logging
 import math
 import time
@@ -32,6 +30,7 @@ from headpose.io import atomic_path
 from headpose.training.checkpoint import Checkpoint, interpolate_weights
 from headpose.training.config import TrainConfig
 from headpose.training.objective import Objective
+from headpose.training.resume import load_resume_state, run_fingerprint
 
 log = logging.getLogger(__name__)
 EpochCallback = Callable[[int, dict[str, float]], None]
@@ -103,32 +102,6 @@ def cosine_with_warmup(optimizer: torch.optim.Optimizer, warmup_steps: int, tota
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def run_fingerprint(config: TrainConfig, model: torch.nn.Module, train: FaceSet, val: FaceSet) -> str:
-    """What a resume state must match: the recipe (budgets that only cap wall time excluded), the
-    architecture and the data sizes."""
-    recipe = {k: v for k, v in config.to_dict().items() if k not in ("max_minutes", "threads", "num_workers")}
-    blob = json.dumps(
-        [recipe, getattr(model, "spec", type(model).__name__), len(train), len(val)],
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _load_resume_state(path: Path, fingerprint: str) -> dict[str, Any] | None:
-    if not path.is_file():
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a damaged state costs the progress, never the run
-        log.warning("%s: unreadable resume state, training from the start (%s)", path, exc)
-        return None
-    if state.get("fingerprint") != fingerprint:
-        log.warning("%s: resume state of another recipe or data, training from the start", path)
-        return None
-    return state
-
-
 def _is_main() -> bool:
     return not dist.is_initialized() or dist.get_rank() == 0
 
@@ -189,7 +162,7 @@ def fit(
     global_step, first_epoch = 0, 1
     resume_path = Path(config.resume_from) if config.resume_from else None
     fingerprint = run_fingerprint(config, model, train, val) if resume_path else ""
-    state = _load_resume_state(resume_path, fingerprint) if resume_path else None
+    state = load_resume_state(resume_path, fingerprint) if resume_path else None
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
