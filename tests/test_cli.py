@@ -135,3 +135,15 @@ def test_kedro_run_ends_a_bad_parameter_with_one_line_and_exit_2(tmp_path):
         "Error: train.batch_size: expected an integer, got 'abc' (in conf/<env>/parameters_train.yml)"
     )
     assert "Traceback" not in done.stderr + done.stdout and "╭" not in done.stderr + done.stdout
+
+
+def test_bench_smoothing_on_the_real_clip(tmp_path, capsys):
+    from tests.inference.conftest import CLIP
+
+    if not CLIP.is_file():
+        pytest.skip(f"{CLIP} is not available")
+    out = tmp_path / "smoothing.json"
+    assert main(["bench-smoothing", str(CLIP), "--max-frames", "120", "--json", str(out)]) == 0
+    effect = json.loads(out.read_text())
+    assert effect["frames"] == 120 and effect["jitter_kept"] < 1
+    assert main(["bench-smoothing", str(tmp_path / "smoothing.json")]) == 2  # not a video: one-line error

@@ -242,6 +242,7 @@ def test_huge_image_is_refused_or_downscaled_with_boxes_in_original_pixels(tmp_p
         (lambda d, m: [d / "x.jpg", "--model", d / "missing.onnx"], "model file not found"),
         (lambda d, m: [d / "x.jpg", "--model", m, "--camera", "0"], "exactly one of INPUT"),
         (lambda d, m: ["--model", m, "--camera", "97"], "camera 97 could not be opened"),
+        (lambda d, m: ["97", "--model", m], "camera 97 could not be opened"),  # a bare index is a camera
         (lambda d, m: [d / "x.jpg", "--model", m], "no face found by the blazeface detector"),
         (
             lambda d, m: [d / "x.jpg", "--model", m, "--detector", "dlib"],

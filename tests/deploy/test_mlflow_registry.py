@@ -147,6 +147,7 @@ def _png_header(width: int, height: int) -> str:
         ),
         (12345, "Incompatible input types for column image"),  # MLflow's schema check
         ("bm90IGFuIGltYWdl", "row 0: column 'image' does not decode to an image"),
+        ("", "row 0: column 'image' is empty"),
     ],
 )
 def test_a_bad_row_is_a_client_error_with_its_reason_before_any_decoding(

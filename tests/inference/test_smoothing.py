@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 
 from headpose.errors import ConfigError
-from headpose.inference.smoothing import FaceTracker, OneEuroFilter, SmoothingConfig, iou_matrix
+from headpose.inference.smoothing import (
+    FaceTracker,
+    OneEuroFilter,
+    SmoothingConfig,
+    iou_matrix,
+    smoothing_effect,
+)
 
 FPS = 30.0
 
@@ -89,3 +95,23 @@ def test_smoothing_config_rejects_impossible_values():
         SmoothingConfig(min_cutoff=0)
     with pytest.raises(ConfigError, match="beta"):
         SmoothingConfig(beta=-1)
+
+
+def test_smoothing_effect_measures_less_jitter_and_a_small_lag_on_a_noisy_turn():
+    rng = np.random.default_rng(0)
+    times = np.arange(250) / 25.0  # 10 s at 25 fps
+    turn = np.stack(
+        [40 * np.sin(2 * np.pi * 0.3 * times), 10 * np.sin(2 * np.pi * 0.2 * times), 0 * times], 1
+    )
+    effect = smoothing_effect(times, turn + rng.normal(0, 1.0, turn.shape), SmoothingConfig())
+    assert effect["frames"] == 250
+    assert effect["jitter_kept"] < 0.3  # most of the frame-to-frame noise is gone
+    assert all(s < r for s, r in zip(effect["jitter_smoothed"], effect["jitter_raw"], strict=True))
+    assert 0 < effect["lag_frames"] < 3 and effect["lag_ms"] == pytest.approx(
+        40 * effect["lag_frames"], abs=0.1
+    )
+    # a slower filter (lower cut-off at rest, no speed gain) lags more
+    slow = smoothing_effect(times, turn, SmoothingConfig(min_cutoff=0.2, beta=0.0))
+    assert slow["lag_frames"] > smoothing_effect(times, turn, SmoothingConfig())["lag_frames"]
+    with pytest.raises(ValueError, match="need at least"):
+        smoothing_effect(times[:5], turn[:5], SmoothingConfig())

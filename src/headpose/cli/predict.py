@@ -4,6 +4,7 @@ MediaPipe teacher on photos)."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from headpose.cli.common import MAX_BATCH, MODEL_HELP, POSITIVE, add_command, integer, not_teacher, number
 
@@ -56,12 +57,15 @@ def cmd_predict(args: argparse.Namespace) -> dict:
         fourcc=args.fourcc,
         detect_workers=args.detect_workers,
     )
+    source, camera = args.input, args.camera
+    if source is not None and source.isdigit() and not Path(source).exists():  # `predict 0`: camera 0
+        source, camera = (None, int(source)) if camera is None else (source, camera)
     return predict(
-        args.input,
+        source,
         not_teacher(args.model, "predict"),
         out_dir=args.out,
         jsonl=args.jsonl,
-        camera=args.camera,
+        camera=camera,
         config=config,
         progress=not args.quiet,
         failures=args.failures,
@@ -100,7 +104,9 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     pr = add_command(
         sub, "predict", "head pose of every face in an image, a folder, a video or a camera", PREDICT_EXAMPLES
     )
-    pr.add_argument("input", nargs="?", help="image, folder of images, or video file (or use --camera)")
+    pr.add_argument(
+        "input", nargs="?", help="image, folder of images, video file, or a camera index (or --camera N)"
+    )
     pr.add_argument("--model", metavar="REF", default="pretrained", help=MODEL_HELP)
     pr.add_argument("--out", metavar="FOLDER", help="folder for annotated images / <video>_pose video")
     pr.add_argument("--json", dest="jsonl", metavar="FILE", help="JSON lines: one object per face per frame")

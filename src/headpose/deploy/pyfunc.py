@@ -55,6 +55,10 @@ def decode_image(text: str, row: int = 0, max_pixels: int = MAX_PIXELS) -> np.nd
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, TypeError, ValueError) as exc:
         raise DatasetError(f"row {row}: column {IMAGE_COLUMN!r} is not base64 ({exc})") from exc
+    if not data:
+        raise DatasetError(
+            f"row {row}: column {IMAGE_COLUMN!r} is empty (a base64 PNG/JPEG face crop expected)"
+        )
     pixels = header_pixel_count(data)
     if pixels is not None and pixels > max_pixels:
         raise DatasetError(
