@@ -332,3 +332,13 @@ def test_json_lines_to_stdout_or_through_a_symlink(tmp_path, capsys, model, head
     assert (tmp_path / "link.jsonl").is_symlink() and len(rows(real)) == 1
     code = main(["predict", *args, "--json", "/dev/null"])
     assert code == 2 and "/dev/null: is not a regular file" in capsys.readouterr().err
+
+
+def test_the_real_clip_with_no_model_argument_uses_the_shipped_model(tmp_path, capsys):
+    if not CLIP.is_file():
+        pytest.skip(f"{CLIP} is not available")
+    code, summary, _ = run(capsys, tmp_path, CLIP, "--max-frames", "600", "--json", tmp_path / "p.jsonl")
+    assert code == 0 and summary["frames"] == 600 and summary["faces"] == 600
+    assert summary["detector"] == "blazeface" and "pretrained" in summary["model"]
+    yaws = [face["yaw"] for face in rows(tmp_path / "p.jsonl")]
+    assert np.ptp(yaws) > 8  # the head turns ~12 deg by frame 500 (the teacher reads 11): the angles follow
