@@ -141,11 +141,12 @@ def test_weights_that_do_not_fit_the_architecture_name_the_file(tmp_path):
 def test_ddp_with_two_cpu_processes_trains():
     train, val = make_faceset(n=32, seed=3), make_faceset(n=8, seed=4)
     config = TrainConfig.from_dict(
-        {**TINY, "epochs": 2, "distributed": {"nproc_per_node": 2, "backend": "gloo"}}
+        {**TINY, "epochs": 3, "distributed": {"nproc_per_node": 2, "backend": "gloo"}}
     )
     checkpoint, result = train_distributed(train, val, config)
     losses = [h["train_loss"] for h in result.history]
-    assert len(losses) == 2 and losses[-1] < losses[0]
+    # epoch to epoch the loss of 32 images is noisy (106.7 -> 107.9 seen); over three epochs it fell by 38-59
+    assert len(losses) == 3 and losses[-1] < losses[0]
     assert checkpoint.input_size == 32
     assert np.isfinite(result.best_val_mae)
 
