@@ -82,4 +82,4 @@ def cmd_bench_smoothing(args: argparse.Namespace) -> dict:
             frames.append(frame.frame)
             angles.append(max(faces, key=lambda f: f.confidence).angles)
     times = np.array(frames) / plan.fps
-    return {"video": args.video, **smoothing_effect(np.array(times), np.array(angles), SmoothingConfig())}
+    return {"video": args.video, **smoothing_effect(times, np.array(angles), SmoothingConfig())}

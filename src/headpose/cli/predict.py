@@ -58,8 +58,8 @@ def cmd_predict(args: argparse.Namespace) -> dict:
         detect_workers=args.detect_workers,
     )
     source, camera = args.input, args.camera
-    if source is not None and source.isdigit() and not Path(source).exists():  # `predict 0`: camera 0
-        source, camera = (None, int(source)) if camera is None else (source, camera)
+    if camera is None and source is not None and source.isdigit() and not Path(source).exists():
+        source, camera = None, int(source)  # `predict 0`: camera 0
     return predict(
         source,
         not_teacher(args.model, "predict"),

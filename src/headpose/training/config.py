@@ -30,9 +30,8 @@ class TrainConfig(Config, section="train"):
     weight_decay: float = knob(1e-4, lo=0.0)
     warmup_epochs: float = knob(0.5, lo=0.0)
     early_stopping_patience: int = knob(5, lo=1)
-    max_steps: int | None = knob(
-        None, lo=1
-    )  # step budget, at most epochs x steps per epoch; the schedule ends there
+    # step budget, at most epochs x steps per epoch; the cosine schedule ends there
+    max_steps: int | None = knob(None, lo=1)
     max_minutes: float | None = knob(None, lo=0.0)  # wall-clock safety cap: stop at the step that crosses it
     seed: int = knob(0, lo=0)
     num_workers: int = knob(0, lo=0)
