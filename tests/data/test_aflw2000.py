@@ -11,8 +11,6 @@ from headpose.data.aflw2000 import read_aflw2000
 from headpose.errors import ConfigError, DatasetError
 from headpose.synth.landmarks import template_landmarks_68
 
-DEV_DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "aflw2000-dev"
-
 
 def _landmarks(center=(100.0, 110.0), px_per_cm=5.0) -> np.ndarray:
     """Frontal template landmarks in image pixels (image y points down, the template's y up)."""
@@ -230,17 +228,15 @@ def _pnp_rotations(landmarks: np.ndarray, crop_size: int) -> np.ndarray:
     return np.array(out)
 
 
-@pytest.fixture(scope="module")
-def dev_set():
-    if not DEV_DATA.is_dir():
-        pytest.skip(f"{DEV_DATA} absent (the shared AFLW2000 development sample)")
-    return read_aflw2000(DEV_DATA, progress=False)
+@pytest.fixture
+def dev_set(aflw2000_dev):
+    return read_aflw2000(aflw2000_dev, progress=False)
 
 
-def test_dev_set_reads_cleanly_under_the_standard_protocol(dev_set):
+def test_dev_set_reads_cleanly_under_the_standard_protocol(dev_set, aflw2000_dev):
     faceset, report = dev_set
     assert (report.kind == "protocol").all()
-    assert len(faceset) + len(report) == len(list(DEV_DATA.glob("*.jpg")))
+    assert len(faceset) + len(report) == len(list(aflw2000_dev.glob("*.jpg")))
     assert (np.abs(faceset.angles) <= 99).all()
     print(
         f"\nAFLW2000 dev: {len(faceset)} of {len(faceset) + len(report)} pass the standard protocol; "
